@@ -1,0 +1,116 @@
+/**
+ * The host's configuration, from the environment, validated before any connection. The variable
+ * names are a contract with operators' deployments: never rename one.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import * as z from 'zod';
+
+export const DEFAULTS = Object.freeze({
+  AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
+  WORKER_BUNDLES: 'dist',
+  WORKER_PREFETCH: 10,
+  WORKER_TIMEOUT_SECONDS: 300,
+  WORKER_MAX_ATTEMPTS: 3,
+  WORKER_HEARTBEAT_SECONDS: 10,
+  WORKER_TENANT: 'default',
+  WORKER_DRAIN_SECONDS: 30,
+  WORKER_HEALTH_PORT: 8080,
+  WORKER_RETRY_BASE_SECONDS: 1,
+  WORKER_RETRY_MAX_SECONDS: 60,
+  WORKER_LOG_LEVEL: 'info',
+});
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const seconds = (min: number, max: number) => z.coerce.number().min(min).max(max);
+
+const amqpUrl = z
+  .string()
+  .refine((value) => URL.canParse(value) && /^amqps?:$/.test(new URL(value).protocol), {
+    message: 'must be an amqp:// or amqps:// URL',
+  });
+
+const schema = z.strictObject({
+  AMQP_URL: amqpUrl.default(DEFAULTS.AMQP_URL),
+  WORKER_BUNDLES: z.string().min(1).default(DEFAULTS.WORKER_BUNDLES),
+  WORKER_PREFETCH: integer(1, 65535).default(DEFAULTS.WORKER_PREFETCH),
+  // RabbitMQ closes a channel whose delivery stays unacknowledged 30 minutes: stay well below.
+  WORKER_TIMEOUT_SECONDS: seconds(0.001, 1500).default(DEFAULTS.WORKER_TIMEOUT_SECONDS),
+  WORKER_MAX_ATTEMPTS: integer(1, 100).default(DEFAULTS.WORKER_MAX_ATTEMPTS),
+  // The manager forgets a type 60 s after its last heartbeat.
+  WORKER_HEARTBEAT_SECONDS: seconds(0.05, 50).default(DEFAULTS.WORKER_HEARTBEAT_SECONDS),
+  WORKER_TENANT: z.string().min(1).default(DEFAULTS.WORKER_TENANT),
+  WORKER_INSTANCE_ID: z.string().min(1).max(255).optional(),
+  WORKER_DRAIN_SECONDS: seconds(0, 3600).default(DEFAULTS.WORKER_DRAIN_SECONDS),
+  WORKER_HEALTH_PORT: integer(0, 65535).default(DEFAULTS.WORKER_HEALTH_PORT),
+  WORKER_RETRY_BASE_SECONDS: seconds(0.001, 3600).default(DEFAULTS.WORKER_RETRY_BASE_SECONDS),
+  WORKER_RETRY_MAX_SECONDS: seconds(0.001, 86400).default(DEFAULTS.WORKER_RETRY_MAX_SECONDS),
+  WORKER_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export const CONFIG_VARIABLES = Object.freeze(Object.keys(schema.shape));
+
+export interface Config {
+  readonly amqpUrl: string;
+  readonly bundles: string;
+  readonly prefetch: number;
+  readonly timeoutMs: number;
+  readonly maxAttempts: number;
+  readonly heartbeatMs: number;
+  readonly tenant: string;
+  readonly instanceId: string;
+  readonly drainMs: number;
+  readonly healthPort: number;
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+}
+
+/**
+ * Reads the variables this host knows from `env`. Unknown WORKER_* variables are refused, so that a
+ * misspelt name does not silently fall back to a default.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const known: Record<string, string> = {};
+  const problems: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || value === '') continue;
+    if (CONFIG_VARIABLES.includes(name)) known[name] = value;
+    else if (name.startsWith('WORKER_'))
+      problems.push(`${name}: unknown variable (known: ${CONFIG_VARIABLES.join(', ')})`);
+  }
+  const parsed = schema.safeParse(known);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
+  }
+  if (problems.length > 0 || !parsed.success)
+    throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
+  const c = parsed.data;
+  return {
+    amqpUrl: c.AMQP_URL,
+    bundles: c.WORKER_BUNDLES,
+    prefetch: c.WORKER_PREFETCH,
+    timeoutMs: Math.round(c.WORKER_TIMEOUT_SECONDS * 1000),
+    maxAttempts: c.WORKER_MAX_ATTEMPTS,
+    heartbeatMs: Math.round(c.WORKER_HEARTBEAT_SECONDS * 1000),
+    tenant: c.WORKER_TENANT,
+    instanceId: c.WORKER_INSTANCE_ID ?? `${hostname()}-${randomUUID()}`,
+    drainMs: Math.round(c.WORKER_DRAIN_SECONDS * 1000),
+    healthPort: c.WORKER_HEALTH_PORT,
+    retryBaseMs: Math.round(c.WORKER_RETRY_BASE_SECONDS * 1000),
+    retryMaxMs: Math.round(c.WORKER_RETRY_MAX_SECONDS * 1000),
+    logLevel: c.WORKER_LOG_LEVEL,
+  };
+}
+
+/** The URL with its password hidden, for logs. */
+export function redactUrl(url: string): string {
+  if (!URL.canParse(url)) return '(unparseable URL)';
+  const parsed = new URL(url);
+  if (parsed.password !== '') parsed.password = '***';
+  return parsed.toString();
+}

@@ -1,0 +1,146 @@
+/**
+ * `regards-worker invoke <type|bundle> --body <file> [--header name=value ...]`: runs one bundle on
+ * one request, with no broker, through the same path as the adapter, and prints what would be
+ * published. The exit code tells the outcome.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { importDefinition, loadWorkers } from '../adapter/bundles.ts';
+import { DEFAULTS } from '../adapter/config.ts';
+import { createLogger } from '../adapter/log.ts';
+import { processDelivery } from '../adapter/process.ts';
+import {
+  type Decision,
+  type Delivery,
+  encodeDeadLetter,
+  encodeResponse,
+  HEADER,
+  JSON_CONTENT_TYPE,
+  type OutgoingMessage,
+  requestQueueName,
+} from '../protocol/index.ts';
+import type { WorkerDefinition } from '../sdk/index.ts';
+import { EXIT, type Io, UsageError } from './io.ts';
+
+export const INVOKE_USAGE =
+  'usage: regards-worker invoke <type|bundle.mjs> --body <file.json> [--header name=value ...] [--bundles <dir>]';
+
+export async function invokeCommand(args: readonly string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    allowPositionals: true,
+    options: {
+      body: { type: 'string' },
+      header: { type: 'string', multiple: true, default: [] },
+      bundles: { type: 'string' },
+    },
+  });
+  const target = positionals[0];
+  if (target === undefined || positionals.length > 1 || values.body === undefined)
+    throw new UsageError(INVOKE_USAGE);
+  const bundles = resolve(io.cwd, values.bundles ?? io.env.WORKER_BUNDLES ?? DEFAULTS.WORKER_BUNDLES);
+  const worker = await resolveWorker(target, bundles, io.cwd);
+  const body = await readFile(resolve(io.cwd, values.body));
+  const delivery = requestDelivery(worker, body, parseHeaders(values.header));
+
+  const processed = await processDelivery(worker, delivery, {
+    timeoutMs: worker.timeoutMs ?? DEFAULTS.WORKER_TIMEOUT_SECONDS * 1000,
+    policy: {
+      maxAttempts: worker.maxAttempts ?? DEFAULTS.WORKER_MAX_ATTEMPTS,
+      backoffBaseMs: DEFAULTS.WORKER_RETRY_BASE_SECONDS * 1000,
+      backoffMaxMs: DEFAULTS.WORKER_RETRY_MAX_SECONDS * 1000,
+    },
+    log: createLogger('debug', (line) => io.err(`${line}\n`)),
+    progress: async (request, message) => {
+      io.err(`${printable(encodeResponse(request, { status: 'RUNNING', messages: [message] }))}\n`);
+    },
+  });
+  const { decision, request } = processed;
+  if (decision.action === 'reply' && request !== undefined) {
+    io.out(`${printable(encodeResponse(request, decision.response))}\n`);
+  } else if (decision.action === 'retry') {
+    io.out(
+      `${JSON.stringify({ action: 'retry', attempt: decision.attempt, delayMs: decision.delayMs, reason: decision.reason }, null, 2)}\n`,
+    );
+  } else if (decision.action === 'dead-letter') {
+    io.out(`${printable(encodeDeadLetter(delivery, decision))}\n`);
+  }
+  return exitCode(decision);
+}
+
+async function resolveWorker(target: string, bundles: string, cwd: string): Promise<WorkerDefinition> {
+  if (target.endsWith('.mjs') || target.includes('/')) return importDefinition(resolve(cwd, target));
+  const [loaded] = await loadWorkers(bundles, [target]);
+  if (loaded === undefined) throw new UsageError(`no worker ${target}`);
+  return loaded.definition;
+}
+
+function parseHeaders(pairs: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new UsageError(`--header takes name=value, got ${JSON.stringify(pair)}`);
+    headers[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return headers;
+}
+
+/** A delivery as the manager would publish it; given headers win over the defaults. */
+function requestDelivery(
+  worker: WorkerDefinition,
+  body: Uint8Array,
+  headers: Record<string, string>,
+): Delivery {
+  const queue = requestQueueName(worker.type);
+  return {
+    exchange: queue,
+    routingKey: '#',
+    headers: {
+      [HEADER.tenant]: 'invoke',
+      [HEADER.requestId]: randomUUID(),
+      [HEADER.owner]: 'invoke',
+      [HEADER.session]: 'invoke',
+      [HEADER.contentType]: worker.accepts[0] ?? '',
+      ...headers,
+    },
+    body,
+    redelivered: false,
+    priority: 0,
+    contentType: JSON_CONTENT_TYPE,
+  };
+}
+
+/** The message as it would be published, with its JSON body decoded and content decoded beside it. */
+function printable(message: OutgoingMessage): string {
+  const text = new TextDecoder().decode(message.body);
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {}
+  const shown: Record<string, unknown> = {
+    exchange: message.exchange,
+    routingKey: message.routingKey,
+    headers: message.headers,
+    body,
+  };
+  const content = (body as { content?: unknown } | null)?.content;
+  if (typeof content === 'string') shown.decodedContent = decodeContent(content);
+  return JSON.stringify(shown, null, 2);
+}
+
+function decodeContent(base64: string): unknown {
+  const text = Buffer.from(base64, 'base64').toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function exitCode(decision: Decision): number {
+  if (decision.action !== 'reply') return EXIT.undetermined;
+  if (decision.response.status === 'SUCCESS') return EXIT.ok;
+  return decision.response.status === 'INVALID_CONTENT' ? EXIT.invalidContent : EXIT.error;
+}

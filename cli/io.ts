@@ -1,0 +1,20 @@
+/** What a command may touch of its process: passed in, so commands run in tests without spawning. */
+export interface Io {
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+}
+
+export class UsageError extends Error {
+  readonly code = 'USAGE';
+}
+
+export const EXIT = Object.freeze({
+  ok: 0,
+  failed: 1,
+  invalidContent: 2,
+  error: 3,
+  undetermined: 4,
+  usage: 64,
+});

@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+/** The `regards-worker` command. The only file of cli/ that touches the process. */
+import { buildCommand } from './build-command.ts';
+import { invokeCommand } from './invoke.ts';
+import { EXIT, type Io, UsageError } from './io.ts';
+
+const USAGE = `usage: regards-worker <command> [options]
+
+commands:
+  build                 bundle functions/*.ts into dist/bundles and write dist/manifest.json
+  invoke <type|bundle>  run one bundle on one request, no broker: --body <file> [--header name=value ...]
+`;
+
+type Command = (args: readonly string[], io: Io) => Promise<number>;
+const COMMANDS: Record<string, Command> = { build: buildCommand, invoke: invokeCommand };
+
+const io: Io = {
+  cwd: process.cwd(),
+  env: process.env,
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
+
+const [name, ...args] = process.argv.slice(2);
+const command = name === undefined ? undefined : COMMANDS[name];
+if (command === undefined) {
+  io.err(USAGE);
+  process.exitCode = name === undefined || name === 'help' || name === '--help' ? EXIT.ok : EXIT.usage;
+} else {
+  try {
+    process.exitCode = await command(args, io);
+  } catch (cause) {
+    const usage =
+      cause instanceof UsageError || (cause as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    io.err(`regards-worker ${name}: ${(cause as Error).message}\n`);
+    process.exitCode = usage ? EXIT.usage : EXIT.failed;
+  }
+}

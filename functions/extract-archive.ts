@@ -1,0 +1,67 @@
+/**
+ * extract-archive: extracts a .tar.gz, .tar or .zip archive into a target folder and answers with
+ * the list of extracted files. Entries that would escape the target, and archives past the entry
+ * or size limits, are refused with INVALID_CONTENT naming the entry.
+ */
+import { mkdir, realpath } from 'node:fs/promises';
+import * as z from 'zod';
+import { defineWorker, error, invalid, success } from '../sdk/index.ts';
+import { ArchiveFormatError, readArchive, sniffFormat } from './lib/archive.ts';
+import { extractedFiles } from './lib/extracted-files.ts';
+import { EntryRejected, Extraction } from './lib/extraction.ts';
+import { absolutePath, errorCode, md5Checksum } from './lib/files.ts';
+
+const GiB = 1024 ** 3;
+
+export default defineWorker({
+  type: 'extract-archive',
+  accepts: ['archive'],
+  produces: 'extracted-files',
+  input: z.object({
+    archive: absolutePath,
+    target: absolutePath,
+    limits: z
+      .object({
+        maxBytes: z
+          .number()
+          .int()
+          .positive()
+          .max(64 * GiB)
+          .default(GiB),
+        maxEntries: z.number().int().positive().max(1_000_000).default(10_000),
+      })
+      .prefault({}),
+  }),
+  output: extractedFiles,
+  async handler({ body }, { signal }) {
+    const format = await sniffFormat(body.archive).catch((cause: unknown) => {
+      if (errorCode(cause) === 'ENOENT') return 'missing' as const;
+      throw cause;
+    });
+    if (format === 'missing') return error(`archive ${body.archive} does not exist`);
+    if (format === undefined) return invalid(`${body.archive} is not a .tar.gz, .tar or .zip archive`);
+
+    await mkdir(body.target, { recursive: true });
+    const extraction = new Extraction(await realpath(body.target), body.limits, signal);
+    try {
+      await readArchive(body.archive, format, (header, data) => extraction.add(header, data));
+      await extraction.checkLinks();
+    } catch (cause) {
+      await extraction.undo();
+      if (cause instanceof EntryRejected) return invalid(cause.message);
+      if (cause instanceof ArchiveFormatError)
+        return invalid(`archive ${body.archive} is unreadable: ${cause.message}`);
+      throw cause;
+    }
+    return success({
+      content: {
+        target: body.target,
+        files: extraction.files.map((file) => ({
+          path: file.path,
+          size: file.size,
+          checksum: md5Checksum(file.md5),
+        })),
+      },
+    });
+  },
+});

@@ -1,0 +1,88 @@
+/**
+ * extract-metadata: reads product files and answers with a GeoJSON update per product: geometry and
+ * bbox when the file carries coordinates (GeoJSON products), and for any file its size, MD5 checksum,
+ * MIME type and dates. Takes one file, or the list extract-archive produces (so the two chain).
+ */
+import { stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import * as z from 'zod';
+import { type Context, defineWorker, error, success } from '../sdk/index.ts';
+import { extractedFiles } from './lib/extracted-files.ts';
+import { absolutePath, errorCode, md5Checksum, md5File } from './lib/files.ts';
+import { MAX_GEOJSON_BYTES, readGeoJson } from './lib/geojson.ts';
+import { mimeType } from './lib/mime.ts';
+
+const MAX_PRODUCTS = 10_000;
+
+const feature = z.object({
+  type: z.literal('Feature'),
+  id: z.string(),
+  geometry: z.json().nullable(),
+  bbox: z.array(z.number()).length(4).optional(),
+  properties: z.record(z.string(), z.json()),
+});
+type Feature = z.infer<typeof feature>;
+const PRODUCT_DATES = ['datetime', 'start_datetime', 'end_datetime', 'created', 'updated'];
+
+export default defineWorker({
+  type: 'extract-metadata',
+  accepts: ['product-file', 'extracted-files'],
+  produces: 'geojson-update',
+  input: z.union([
+    z.object({ path: absolutePath, id: z.string().min(1).optional() }),
+    extractedFiles.extend({ files: extractedFiles.shape.files.max(MAX_PRODUCTS) }),
+  ]),
+  output: z.union([feature, z.object({ type: z.literal('FeatureCollection'), features: z.array(feature) })]),
+  async handler({ body }, { signal }) {
+    const products =
+      'path' in body
+        ? [{ id: body.id ?? basename(body.path), path: body.path }]
+        : body.files.map((file) => ({ id: file.path, path: join(body.target, file.path) }));
+    const features: Feature[] = [];
+    for (const product of products) {
+      const feature = await describe(product.id, product.path, signal).catch((cause: unknown) => {
+        if (errorCode(cause) === 'ENOENT') return undefined;
+        throw cause;
+      });
+      if (feature === undefined) return error(`product file ${product.path} does not exist`);
+      features.push(feature);
+    }
+    const only = features[0];
+    if ('path' in body && only !== undefined) return success({ content: only });
+    return success({ content: { type: 'FeatureCollection', features } });
+  },
+});
+
+async function describe(id: string, path: string, signal: Context['signal']): Promise<Feature> {
+  const info = await stat(path);
+  if (!info.isFile()) throw Object.assign(new Error(`${path} is not a file`), { code: 'ENOENT' });
+  const [{ md5, size }, mime] = await Promise.all([md5File(path, signal), mimeType(path)]);
+  const geo =
+    (mime === 'application/geo+json' || mime === 'application/json') && size <= MAX_GEOJSON_BYTES
+      ? await readGeoJson(path)
+      : undefined;
+  const productDates = Object.fromEntries(
+    PRODUCT_DATES.flatMap((key) => {
+      const value = geo?.properties[key];
+      return typeof value === 'string' ? [[key, value]] : [];
+    }),
+  );
+  return {
+    type: 'Feature',
+    id,
+    geometry: (geo?.geometry ?? null) as z.core.util.JSONType,
+    ...(geo?.bbox ? { bbox: geo.bbox } : {}),
+    properties: {
+      ...productDates,
+      file: {
+        name: basename(path),
+        path,
+        size,
+        checksum: md5Checksum(md5),
+        mimeType: mime,
+        modified: info.mtime.toISOString(),
+        ...(info.birthtimeMs > 0 ? { created: info.birthtime.toISOString() } : {}),
+      },
+    },
+  };
+}

@@ -1,0 +1,6 @@
+/** The REGARDS worker protocol, pure: names, decoding, encoding, and the settle decision. */
+export * from './message.ts';
+export * from './names.ts';
+export * from './request.ts';
+export * from './response.ts';
+export * from './settle.ts';

@@ -1,0 +1,129 @@
+/** Encoding a worker response, a heartbeat and a dead-letter copy as the Worker Manager reads them. */
+import { type Delivery, type HeaderValue, headerString, jsonBytes, type OutgoingMessage } from './message.ts';
+import {
+  DEAD_LETTER_QUEUE,
+  FORBIDDEN_DEAD_LETTER_HEADERS,
+  HEADER,
+  HEARTBEAT_EXCHANGE,
+  JSON_CONTENT_TYPE,
+  RESPONSE_EXCHANGE,
+  type Status,
+} from './names.ts';
+
+export interface Response {
+  readonly status: Status;
+  readonly messages: readonly string[];
+  readonly content?: Uint8Array | undefined;
+  readonly additionalHeaders?: Readonly<Record<string, string>> | undefined;
+}
+
+/** The JSON body of a response: content as standard Base64, no line breaks. */
+export interface ResponseBody {
+  status: Status;
+  messages: string[];
+  content?: string;
+  additionalHeaders?: Record<string, string>;
+}
+
+export function responseBody(response: Response): ResponseBody {
+  const body: ResponseBody = { status: response.status, messages: [...response.messages] };
+  if (response.status === 'SUCCESS' && response.content !== undefined) {
+    body.content = Buffer.from(response.content).toString('base64');
+  }
+  if (response.status === 'SUCCESS' && response.additionalHeaders !== undefined) {
+    body.additionalHeaders = { ...response.additionalHeaders };
+  }
+  return body;
+}
+
+export interface Addressee {
+  readonly tenant: string;
+  readonly requestId: string;
+}
+
+export function encodeResponse(to: Addressee, response: Response): OutgoingMessage {
+  return {
+    exchange: RESPONSE_EXCHANGE,
+    routingKey: to.requestId,
+    headers: { [HEADER.tenant]: to.tenant, [HEADER.requestId]: to.requestId },
+    body: jsonBytes(responseBody(response)),
+    contentType: JSON_CONTENT_TYPE,
+    persistent: true,
+  };
+}
+
+export interface Heartbeat {
+  readonly instanceId: string;
+  /** Exact case, as configured. */
+  readonly type: string;
+  readonly tenant: string;
+  readonly date: Date;
+}
+
+export function encodeHeartbeat(beat: Heartbeat): OutgoingMessage {
+  return {
+    exchange: HEARTBEAT_EXCHANGE,
+    routingKey: beat.type,
+    headers: { [HEADER.tenant]: beat.tenant },
+    body: jsonBytes({ id: beat.instanceId, type: beat.type, heartBeatDate: beat.date.toISOString() }),
+    contentType: JSON_CONTENT_TYPE,
+    persistent: false,
+  };
+}
+
+export interface DeadLetterReason {
+  readonly message: string;
+  readonly stacktrace: string;
+}
+
+/**
+ * A copy of the original request, headers intact, for the manager's DLQ entry exchange, with the
+ * exception headers the manager reads (it marks the request ERROR with the stack trace).
+ */
+export function encodeDeadLetter(delivery: Delivery, reason: DeadLetterReason): OutgoingMessage {
+  return {
+    exchange: DEAD_LETTER_QUEUE,
+    routingKey: DEAD_LETTER_QUEUE,
+    headers: {
+      ...copiedHeaders(delivery),
+      [HEADER.exceptionStacktrace]: reason.stacktrace,
+      [HEADER.exceptionMessage]: reason.message,
+      [HEADER.originalExchange]: delivery.exchange,
+      [HEADER.originalRoutingKey]: delivery.routingKey,
+    },
+    body: delivery.body,
+    contentType: delivery.contentType ?? JSON_CONTENT_TYPE,
+    persistent: true,
+    ...(delivery.priority === undefined ? {} : { priority: delivery.priority }),
+  };
+}
+
+/** A copy of the request for a later attempt, sent through the type's retry queue (see names). */
+export function encodeRetry(
+  delivery: Delivery,
+  retryQueue: string,
+  attempt: number,
+  delayMs: number,
+): OutgoingMessage & { expiration: string } {
+  return {
+    exchange: '',
+    routingKey: retryQueue,
+    headers: { ...copiedHeaders(delivery), [HEADER.attempt]: String(attempt) },
+    body: delivery.body,
+    contentType: delivery.contentType ?? JSON_CONTENT_TYPE,
+    persistent: true,
+    expiration: String(delayMs),
+    ...(delivery.priority === undefined ? {} : { priority: delivery.priority }),
+  };
+}
+
+/** Headers as strings, without the broker's dead-letter bookkeeping and the headers REGARDS listeners drop. */
+function copiedHeaders(delivery: Delivery): Record<string, HeaderValue> {
+  const headers: Record<string, HeaderValue> = {};
+  for (const [key, value] of Object.entries(delivery.headers ?? {})) {
+    if (FORBIDDEN_DEAD_LETTER_HEADERS.includes(key) || /^x-(first-|last-)?death/.test(key)) continue;
+    const text = headerString(value);
+    if (text !== undefined) headers[key] = text;
+  }
+  return headers;
+}

@@ -1,0 +1,234 @@
+import * as z from 'zod';
+import type { Context, Request } from './request.ts';
+import type { Content, ContentOf, Json, NewRequest, Result } from './result.ts';
+import { SDK_VERSION } from './version.ts';
+
+/** What an author writes: the worker's identity, its schemas and its handler. */
+export interface WorkerSpec<In extends z.ZodType, Out extends z.ZodType> {
+  /** The REGARDS worker type, exact case: 1 to 128 characters of `A-Z a-z 0-9 . _ -`. */
+  type: string;
+  /** The request content types this worker serves (`contentTypeInputs` in the manager's configuration). */
+  accepts: readonly [string, ...string[]];
+  /** The content type of its output, when it is a step of a workflow (`contentTypeOutput`). */
+  produces?: string;
+  /** Schema of the JSON body; a body that fails it is answered INVALID_CONTENT naming the fields. */
+  input: In;
+  /** Schema of the success content; a handler whose content fails it answers ERROR. */
+  output?: Out;
+  /** Handler time limit; wins over the host's `WORKER_TIMEOUT_SECONDS`. */
+  timeoutMs?: number;
+  /** Deliveries before dead-lettering an undetermined failure; wins over `WORKER_MAX_ATTEMPTS`. */
+  maxAttempts?: number;
+  /** Its return type comes from `output` alone (NoInfer): without one, content is any Content. */
+  handler(
+    request: Request<z.output<In>>,
+    ctx: Context,
+  ): Result<ContentOf<z.input<NoInfer<Out>>>> | Promise<Result<ContentOf<z.input<NoInfer<Out>>>>>;
+}
+
+/** A request as the host hands it to a bundle: the body is still bytes. */
+export interface RawRequest extends Omit<Request<unknown>, 'body'> {
+  readonly body: Uint8Array;
+}
+
+/** A new request with its body encoded, as the host publishes it. */
+export interface EncodedRequest {
+  readonly contentType: string;
+  readonly body: Uint8Array;
+  readonly owner: string | undefined;
+  readonly session: string | undefined;
+}
+
+/** A handler's verdict as plain data, ready for the host to settle. */
+export type Outcome =
+  | {
+      readonly status: 'SUCCESS';
+      readonly content: Uint8Array | undefined;
+      /** As returned by the handler: the host checks keys and values before publishing. */
+      readonly headers: Readonly<Record<string, unknown>>;
+      readonly messages: readonly string[];
+      readonly requests: readonly EncodedRequest[];
+    }
+  | { readonly status: 'INVALID_CONTENT' | 'ERROR'; readonly messages: readonly string[] };
+
+/** What a bundle's default export is. The host duck-types it by `kind` and calls `run`. */
+export interface WorkerDefinition<Body = unknown, Out = Content> {
+  readonly kind: typeof DEFINITION_KIND;
+  readonly sdkVersion: string;
+  readonly type: string;
+  readonly accepts: readonly string[];
+  readonly produces: string | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly maxAttempts: number | undefined;
+  /** The author's handler, for tests that call it directly (a method: any definition is a WorkerDefinition). */
+  handler(request: Request<Body>, ctx: Context): Result<Out> | Promise<Result<Out>>;
+  /** JSON Schema of the request body, for the manifest and for documentation. */
+  inputJsonSchema(): Record<string, unknown>;
+  /**
+   * Parses and validates the body, calls the handler, checks and encodes its result.
+   * Throws when the handler throws or returns something that is not a Result: an undetermined failure.
+   */
+  run(request: RawRequest, ctx: Context): Promise<Outcome>;
+}
+
+export const DEFINITION_KIND = 'regards-worker/definition';
+
+/** Error with a stable code, thrown by the contract itself. */
+export class ContractError extends Error {
+  readonly code: 'INVALID_DEFINITION' | 'NOT_A_RESULT';
+  constructor(code: ContractError['code'], message: string) {
+    super(message);
+    this.name = 'ContractError';
+    this.code = code;
+  }
+}
+
+const TYPE_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+
+export function defineWorker<In extends z.ZodType, Out extends z.ZodType = z.ZodType<Content, Content>>(
+  spec: WorkerSpec<In, Out>,
+): WorkerDefinition<z.output<In>, ContentOf<z.input<Out>>> {
+  checkSpec(spec);
+  return {
+    kind: DEFINITION_KIND,
+    sdkVersion: SDK_VERSION,
+    type: spec.type,
+    accepts: [...spec.accepts],
+    produces: spec.produces,
+    timeoutMs: spec.timeoutMs,
+    maxAttempts: spec.maxAttempts,
+    handler: spec.handler,
+    inputJsonSchema: () => z.toJSONSchema(spec.input, { io: 'input', unrepresentable: 'any' }),
+    run: async (raw, ctx) => {
+      const json = parseJson(raw.body);
+      if (!json.ok) return { status: 'INVALID_CONTENT', messages: [json.message] };
+      const input = spec.input.safeParse(json.value);
+      if (!input.success) return { status: 'INVALID_CONTENT', messages: issueMessages(input.error) };
+      const result: unknown = await spec.handler({ ...raw, body: input.data }, ctx);
+      return toOutcome(result, spec.output);
+    },
+  };
+}
+
+function checkSpec(spec: WorkerSpec<z.ZodType, z.ZodType>): void {
+  const problems: string[] = [];
+  if (typeof spec.type !== 'string' || !TYPE_PATTERN.test(spec.type)) {
+    problems.push(`type ${JSON.stringify(spec.type)} must be 1 to 128 characters of A-Z a-z 0-9 . _ -`);
+  }
+  if (!Array.isArray(spec.accepts) || spec.accepts.length === 0 || !spec.accepts.every(isNonEmptyString)) {
+    problems.push('accepts must be a non-empty list of content types');
+  }
+  if (spec.produces !== undefined && !isNonEmptyString(spec.produces)) {
+    problems.push('produces must be a non-empty content type');
+  }
+  if (!(spec.input instanceof z.ZodType)) problems.push('input must be a zod schema');
+  if (spec.output !== undefined && !(spec.output instanceof z.ZodType)) {
+    problems.push('output must be a zod schema');
+  }
+  for (const key of ['timeoutMs', 'maxAttempts'] as const) {
+    const value = spec[key];
+    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {
+      problems.push(`${key} must be a positive integer`);
+    }
+  }
+  if (typeof spec.handler !== 'function') problems.push('handler must be a function');
+  if (problems.length > 0) {
+    throw new ContractError('INVALID_DEFINITION', `worker ${String(spec.type)}: ${problems.join('; ')}`);
+  }
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function parseJson(body: Uint8Array): { ok: true; value: unknown } | { ok: false; message: string } {
+  try {
+    return { ok: true, value: JSON.parse(utf8.decode(body)) };
+  } catch (cause) {
+    return { ok: false, message: `body is not valid UTF-8 JSON: ${(cause as Error).message}` };
+  }
+}
+
+/** One message per issue, each naming the field: `files[0].path: Invalid input: expected string...`. */
+export function issueMessages(error: z.ZodError): string[] {
+  return error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(body)';
+  return path
+    .map((key, index) => {
+      if (typeof key === 'number') return `[${key}]`;
+      const name = String(key);
+      return index === 0 ? name : `.${name}`;
+    })
+    .join('');
+}
+
+function toOutcome(result: unknown, output: z.ZodType | undefined): Outcome {
+  if (!isRecord(result)) throw notAResult(result);
+  const { status } = result;
+  if (status === 'INVALID_CONTENT' || status === 'ERROR') {
+    const messages = result.messages;
+    if (!Array.isArray(messages)) throw notAResult(result);
+    return { status, messages: messages.map(String) };
+  }
+  if (status !== 'SUCCESS') throw notAResult(result);
+
+  const headers = result.headers ?? {};
+  const requests = result.requests ?? [];
+  const messages = result.messages ?? [];
+  if (!isRecord(headers) || !Array.isArray(requests) || !Array.isArray(messages)) throw notAResult(result);
+  if (output !== undefined && result.content !== undefined) {
+    const checked = output.safeParse(result.content);
+    if (!checked.success) {
+      return {
+        status: 'ERROR',
+        messages: issueMessages(checked.error).map((m) => `output does not match its schema: ${m}`),
+      };
+    }
+  }
+  return {
+    status: 'SUCCESS',
+    content: result.content === undefined ? undefined : encodeContent(result.content as Content),
+    headers,
+    messages: messages.map(String),
+    requests: requests.map(encodeRequest),
+  };
+}
+
+function encodeRequest(request: unknown): EncodedRequest {
+  if (!isRecord(request) || !isNonEmptyString(request.contentType) || request.body === undefined) {
+    throw new ContractError('NOT_A_RESULT', 'each new request needs a contentType and a body');
+  }
+  const { owner, session } = request as Partial<NewRequest>;
+  return {
+    contentType: request.contentType,
+    body: encodeContent(request.body as Content),
+    owner: typeof owner === 'string' ? owner : undefined,
+    session: typeof session === 'string' ? session : undefined,
+  };
+}
+
+const utf8Encoder = new TextEncoder();
+
+/** Bytes as they are, a string as UTF-8, any other value as UTF-8 JSON. */
+export function encodeContent(content: Content): Uint8Array {
+  if (content instanceof Uint8Array) return content;
+  if (typeof content === 'string') return utf8Encoder.encode(content);
+  return utf8Encoder.encode(JSON.stringify(content satisfies Json));
+}
+
+function notAResult(value: unknown): ContractError {
+  const shown = isRecord(value) ? `an object with status ${JSON.stringify(value.status)}` : typeof value;
+  return new ContractError(
+    'NOT_A_RESULT',
+    `handler returned ${shown}, not a Result: return success(), invalid() or error()`,
+  );
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

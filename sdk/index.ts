@@ -1,0 +1,27 @@
+/** The function contract: what a worker author imports. */
+export {
+  ContractError,
+  DEFINITION_KIND,
+  defineWorker,
+  type EncodedRequest,
+  type Outcome,
+  type RawRequest,
+  type WorkerDefinition,
+  type WorkerSpec,
+} from './define-worker.ts';
+export type { Context, LogFields, Logger, Request } from './request.ts';
+export {
+  type Content,
+  type ContentOf,
+  error,
+  type Failure,
+  type Invalid,
+  invalid,
+  type Json,
+  type NewRequest,
+  type Result,
+  type Success,
+  type SuccessOptions,
+  success,
+} from './result.ts';
+export { SDK_VERSION } from './version.ts';

@@ -1,0 +1,133 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build } from '../../build/build.ts';
+import type { BuildFailed } from '../../build/problems.ts';
+import type { Manifest } from '../../sdk/bundle.ts';
+import { useTempDirs } from '../helpers/files.ts';
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, '../..');
+const tempDir = useTempDirs();
+
+describe('build of the example functions', () => {
+  let manifest: Manifest;
+  let outDir: string;
+  beforeAll(async () => {
+    await mkdir(join(root, 'dist'), { recursive: true });
+    outDir = await mkdtemp(join(root, 'dist', '.test-'));
+    manifest = (await build({ root, outDir })).manifest;
+  });
+  afterAll(() => rm(outDir, { recursive: true, force: true }));
+
+  it('writes one bundle per function and a manifest describing each', async () => {
+    expect(manifest.workers.map((w) => w.type).sort()).toEqual([
+      'extract-archive',
+      'extract-metadata',
+      'move-file',
+    ]);
+    expect((await readdir(join(outDir, 'bundles'))).sort()).toEqual([
+      'extract-archive.mjs',
+      'extract-archive.mjs.map',
+      'extract-metadata.mjs',
+      'extract-metadata.mjs.map',
+      'move-file.mjs',
+      'move-file.mjs.map',
+    ]);
+    for (const worker of manifest.workers) {
+      const code = await readFile(join(outDir, worker.bundle));
+      expect(worker.sha256).toBe(createHash('sha256').update(code).digest('hex'));
+      expect(worker.bytes).toBe(code.length);
+      expect(code.toString()).toContain(`//# sourceMappingURL=${worker.type}.mjs.map`);
+      expect(worker.sdkVersion).toMatch(/^\d+\.\d+\.\d+/);
+    }
+    const move = manifest.workers.find((w) => w.type === 'move-file');
+    expect(move).toMatchObject({
+      accepts: ['move-file-request'],
+      produces: 'file-location',
+      source: 'functions/move-file.ts',
+    });
+    expect(move?.inputSchema).toMatchObject({ type: 'object', required: ['source', 'destination'] });
+  });
+
+  it('makes self-contained bundles: each one, alone in an empty folder, imports with plain node and runs', async () => {
+    for (const worker of manifest.workers) {
+      const alone = await tempDir();
+      const copy = join(alone, 'bundle.mjs');
+      await copyFile(join(outDir, worker.bundle), copy);
+      const script = `
+        const { default: worker } = await import(${JSON.stringify(copy)});
+        const ctx = { signal: new AbortController().signal, log: console, progress: async () => {} };
+        const body = new TextEncoder().encode('{}');
+        const outcome = await worker.run({ body, requestId: 'r', tenant: 't', owner: 'o', session: 's', contentType: 'c', attempt: 1, headers: {} }, ctx);
+        console.log(JSON.stringify({ type: worker.type, status: outcome.status }));`;
+      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: alone,
+        env: {},
+      });
+      // An empty body fails every example's schema: the definition ran its validation.
+      expect(JSON.parse(stdout)).toEqual({ type: worker.type, status: 'INVALID_CONTENT' });
+    }
+  });
+});
+
+describe('build failures are reported together', () => {
+  const sdk = JSON.stringify(join(root, 'sdk/index.ts'));
+  const amqplib = JSON.stringify(join(root, 'node_modules/amqplib/channel_api.js'));
+  const worker = (type: string) =>
+    `import * as z from 'zod';\nimport { defineWorker, success } from ${sdk};\nexport default defineWorker({ type: ${JSON.stringify(type)}, accepts: ['x'], input: z.object({}), handler: () => success() });\n`;
+
+  async function project(files: Record<string, string>): Promise<string> {
+    const dir = await tempDir(join(root, 'dist'));
+    await mkdir(join(dir, 'functions'));
+    for (const [name, source] of Object.entries(files)) await writeFile(join(dir, 'functions', name), source);
+    return dir;
+  }
+
+  async function problemsOf(dir: string) {
+    const failure = (await build({ root: dir }).catch((cause) => cause)) as BuildFailed;
+    expect(failure.code).toBe('BUILD_FAILED');
+    return failure.problems;
+  }
+
+  it('names file, line and text for code that does not compile', async () => {
+    const dir = await project({
+      'ok.ts': worker('ok'),
+      'broken.ts': 'export default {\n  oops: (,\n};\n',
+      'other.ts': 'const = 1;\n',
+    });
+    const problems = await problemsOf(dir);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ file: 'functions/broken.ts', line: 2, text: expect.any(String) }),
+        expect.objectContaining({ file: 'functions/other.ts', line: 1 }),
+      ]),
+    );
+    expect(await readdir(dir)).not.toContain('manifest.json');
+  });
+
+  it('collects missing default exports, invalid definitions, duplicate types and impure bundles', async () => {
+    const dir = await project({
+      'a-first.ts': worker('Same'),
+      'b-second.ts': worker('same'),
+      'c-no-default.ts': `export const x = 1;\n`,
+      'd-not-a-worker.ts': `export default { hello: 'world' };\n`,
+      'e-bad-type.ts': worker('has spaces'),
+      'f-impure.ts': `import ${amqplib.replace(/^"|"$/g, "'")};\n${worker('impure')}`,
+    });
+    const problems = await problemsOf(dir);
+    const byFile = Object.fromEntries(problems.map((p) => [p.file, p.text]));
+    expect(byFile).toEqual({
+      'functions/b-second.ts': expect.stringContaining(
+        'worker type same is already defined by functions/a-first.ts',
+      ),
+      'functions/c-no-default.ts': expect.stringContaining('no default export'),
+      'functions/d-not-a-worker.ts': expect.stringContaining('not a defineWorker'),
+      'functions/e-bad-type.ts': expect.stringContaining('type "has spaces" must be'),
+      'functions/f-impure.ts': expect.stringContaining('bundles must stay pure: amqplib'),
+    });
+  });
+});

@@ -1,0 +1,98 @@
+import { execFile } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTempDirs } from '../helpers/files.ts';
+
+const root = resolve(import.meta.dirname, '../..');
+const main = join(root, 'cli/main.ts');
+const tempDir = useTempDirs({ until: 'file' });
+
+async function cli(args: string[], cwd = root): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [main, ...args], { cwd });
+    return { code: 0, stdout, stderr };
+  } catch (cause) {
+    const failed = cause as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe('regards-worker build and invoke', () => {
+  let bundles: string;
+  let work: string;
+  beforeAll(async () => {
+    bundles = join(await tempDir(join(root, 'dist')), 'out');
+    const built = await cli(['build', '--out', bundles]);
+    expect(built.code).toBe(0);
+    expect(built.stdout).toMatch(/wrote .*manifest\.json \(3 workers\) in \d+ ms/);
+    work = await tempDir();
+  });
+
+  async function body(value: unknown): Promise<string> {
+    const path = join(work, `${Math.random()}.json`);
+    await writeFile(path, JSON.stringify(value));
+    return path;
+  }
+
+  it('prints the SUCCESS response as published, with its content decoded, and exits 0', async () => {
+    await mkdir(join(work, 'in'), { recursive: true });
+    await writeFile(join(work, 'in', 'f.txt'), 'abc');
+    const request = await body({
+      source: join(work, 'in', 'f.txt'),
+      destination: join(work, 'out', 'f.txt'),
+    });
+    const { code, stdout } = await cli([
+      'invoke',
+      'move-file',
+      '--bundles',
+      bundles,
+      '--body',
+      request,
+      '--header',
+      'regards.request.id=req-7',
+      '--header',
+      'regards.tenant=P1',
+    ]);
+    expect(code).toBe(0);
+    const printed = JSON.parse(stdout);
+    expect(printed.exchange).toBe('regards.worker.manager.response');
+    expect(printed.headers).toEqual({ 'regards.tenant': 'P1', 'regards.request.id': 'req-7' });
+    expect(printed.body.status).toBe('SUCCESS');
+    expect(JSON.parse(Buffer.from(printed.body.content, 'base64').toString())).toEqual(
+      printed.decodedContent,
+    );
+    expect(printed.decodedContent).toMatchObject({ location: join(work, 'out', 'f.txt'), size: 3 });
+  });
+
+  it('exits 2 on INVALID_CONTENT, naming the failing field', async () => {
+    const { code, stdout } = await cli([
+      'invoke',
+      'move-file',
+      '--bundles',
+      bundles,
+      '--body',
+      await body({ source: 1 }),
+    ]);
+    expect(code).toBe(2);
+    expect(JSON.parse(stdout).body).toEqual({
+      status: 'INVALID_CONTENT',
+      messages: [
+        'source: Invalid input: expected string, received number',
+        'destination: Invalid input: expected string, received undefined',
+      ],
+    });
+  });
+
+  it('exits 3 on ERROR, runs a bundle given by path, and exits 64 on bad usage', async () => {
+    const missing = await body({ path: join(work, 'no-such-file') });
+    const byPath = await cli(['invoke', join(bundles, 'bundles/extract-metadata.mjs'), '--body', missing]);
+    expect(byPath.code).toBe(3);
+    expect(JSON.parse(byPath.stdout).body.status).toBe('ERROR');
+    expect((await cli(['invoke', 'move-file'])).code).toBe(64);
+    expect((await cli(['invoke', 'nope', '--bundles', bundles, '--body', missing])).stderr).toMatch(
+      /no worker of type nope/,
+    );
+  });
+});

@@ -1,0 +1,260 @@
+import { lstat, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import extractArchive from '../../functions/extract-archive.ts';
+import { writeTarGz, writeZip } from '../helpers/archives.ts';
+import { useTempDirs } from '../helpers/files.ts';
+import { contentOf, run } from '../helpers/requests.ts';
+
+const tempDir = useTempDirs();
+
+async function setup() {
+  const dir = await tempDir();
+  return { dir, target: join(dir, 'out'), tgz: join(dir, 'a.tar.gz'), zip: join(dir, 'a.zip') };
+}
+
+async function listTree(dir: string): Promise<string[]> {
+  return (await readdir(dir, { recursive: true }).catch(() => [])).sort();
+}
+
+describe('extract-archive on good archives', () => {
+  it('extracts a .tar.gz and lists each file with size and MD5', async () => {
+    const { tgz, target } = await setup();
+    await writeTarGz(tgz, [
+      { path: 'product/', type: 'Directory' },
+      { path: 'product/data.bin', data: 'abc' },
+      { path: 'product/meta.json', data: '{"a":1}' },
+      { path: 'product/latest', type: 'SymbolicLink', linkpath: 'data.bin' },
+    ]);
+    const content = contentOf(await run(extractArchive, { archive: tgz, target }));
+    expect(content).toEqual({
+      target,
+      files: [
+        {
+          path: 'product/data.bin',
+          size: 3,
+          checksum: { algorithm: 'MD5', value: '900150983cd24fb0d6963f7d28e17f72' },
+        },
+        {
+          path: 'product/meta.json',
+          size: 7,
+          checksum: { algorithm: 'MD5', value: expect.stringMatching(/^[0-9a-f]{32}$/) },
+        },
+      ],
+    });
+    expect(await readFile(join(target, 'product/data.bin'), 'utf8')).toBe('abc');
+    expect(await readlink(join(target, 'product/latest'))).toBe('data.bin');
+  });
+
+  it('extracts a .zip the same way', async () => {
+    const { zip, target } = await setup();
+    await writeZip(zip, [
+      { path: 'dir/', directory: true },
+      { path: 'dir/x.txt', data: 'hello' },
+    ]);
+    const content = contentOf(await run(extractArchive, { archive: zip, target }));
+    expect(content).toEqual({
+      target,
+      files: [
+        {
+          path: 'dir/x.txt',
+          size: 5,
+          checksum: { algorithm: 'MD5', value: '5d41402abc4b2a76b9719d911017c592' },
+        },
+      ],
+    });
+  });
+
+  it('extracts again over a previous extraction (a redelivered request)', async () => {
+    const { tgz, target } = await setup();
+    await writeTarGz(tgz, [{ path: 'a.txt', data: 'one' }]);
+    await run(extractArchive, { archive: tgz, target });
+    const again = contentOf(await run(extractArchive, { archive: tgz, target })) as { files: unknown[] };
+    expect(again.files).toHaveLength(1);
+  });
+});
+
+describe('extract-archive refuses hostile archives, names the entry, and leaves nothing behind', () => {
+  const cases: {
+    name: string;
+    tar?: Parameters<typeof writeTarGz>[1];
+    zip?: Parameters<typeof writeZip>[1];
+    entry: string;
+    reason: RegExp;
+  }[] = [
+    {
+      name: 'tar path traversal',
+      tar: [
+        { path: 'ok.txt', data: 'x' },
+        { path: '../evil.txt', data: 'x' },
+      ],
+      entry: '../evil.txt',
+      reason: /escapes the target/,
+    },
+    {
+      name: 'tar nested traversal',
+      tar: [{ path: 'a/../../evil.txt', data: 'x' }],
+      entry: 'a/../../evil.txt',
+      reason: /escapes the target/,
+    },
+    {
+      name: 'tar absolute path',
+      tar: [{ path: '/tmp/evil.txt', data: 'x' }],
+      entry: '/tmp/evil.txt',
+      reason: /absolute path/,
+    },
+    {
+      name: 'tar symlink to an absolute path',
+      tar: [{ path: 'link', type: 'SymbolicLink', linkpath: '/etc' }],
+      entry: 'link',
+      reason: /absolute path/,
+    },
+    {
+      name: 'tar symlink escaping',
+      tar: [{ path: 'd/link', type: 'SymbolicLink', linkpath: '../../outside' }],
+      entry: 'd/link',
+      reason: /points outside/,
+    },
+    {
+      name: 'tar symlink chain escaping through another link',
+      tar: [
+        { path: 'b', type: 'SymbolicLink', linkpath: '.' },
+        { path: 'a', type: 'SymbolicLink', linkpath: 'b/..' },
+      ],
+      entry: 'a',
+      reason: /outside the target/,
+    },
+    {
+      name: 'tar write through an inside link to a file outside',
+      tar: [
+        { path: 'b', type: 'SymbolicLink', linkpath: '.' },
+        { path: 'b/../x.txt', data: 'x' },
+      ],
+      entry: 'b/../x.txt',
+      reason: /escapes the target/,
+    },
+    {
+      name: 'tar hard link outside',
+      tar: [{ path: 'h', type: 'Link', linkpath: '../../etc/passwd' }],
+      entry: 'h',
+      reason: /hard link target \.\.\/\.\.\/etc\/passwd: path escapes/,
+    },
+    {
+      name: 'tar device or fifo',
+      tar: [{ path: 'fifo', type: 'FIFO' }],
+      entry: 'fifo',
+      reason: /unsupported entry type FIFO/,
+    },
+    {
+      name: 'zip path traversal',
+      zip: [
+        { path: 'ok.txt', data: 'x' },
+        { path: '../evil.txt', data: 'x' },
+      ],
+      entry: '../evil.txt',
+      reason: /escapes the target/,
+    },
+    {
+      name: 'zip absolute path',
+      zip: [{ path: '/evil.txt', data: 'x' }],
+      entry: '/evil.txt',
+      reason: /absolute path/,
+    },
+    {
+      name: 'zip symlink escaping',
+      zip: [{ path: 'link', symlinkTo: '../outside' }],
+      entry: 'link',
+      reason: /points outside/,
+    },
+    {
+      name: 'zip symlink absolute',
+      zip: [{ path: 'link', symlinkTo: '/etc/passwd' }],
+      entry: 'link',
+      reason: /absolute path/,
+    },
+  ];
+
+  for (const c of cases) {
+    it(c.name, async () => {
+      const { dir, tgz, zip, target } = await setup();
+      const archive = c.tar ? tgz : zip;
+      if (c.tar) await writeTarGz(tgz, c.tar);
+      if (c.zip) await writeZip(zip, c.zip);
+      const outcome = await run(extractArchive, { archive, target });
+      expect(outcome.status).toBe('INVALID_CONTENT');
+      if (outcome.status === 'SUCCESS') return;
+      expect(outcome.messages.join('\n')).toContain(`entry ${JSON.stringify(c.entry)}`);
+      expect(outcome.messages.join('\n')).toMatch(c.reason);
+      expect(await listTree(target)).toEqual([]);
+      expect((await readdir(dir)).sort()).toEqual([archive.endsWith('.zip') ? 'a.zip' : 'a.tar.gz', 'out']);
+    });
+  }
+
+  it('bounds the total extracted size (archive bomb), naming the entry that crosses it', async () => {
+    const { tgz, target } = await setup();
+    await writeTarGz(tgz, [
+      { path: 'small.bin', data: Buffer.alloc(600, 1) },
+      { path: 'big.bin', data: Buffer.alloc(600, 2) },
+    ]);
+    const outcome = await run(extractArchive, { archive: tgz, target, limits: { maxBytes: 1000 } });
+    expect(outcome).toEqual({
+      status: 'INVALID_CONTENT',
+      messages: ['entry "big.bin": extracting it exceeds the limit of 1000 bytes'],
+    });
+    expect(await listTree(target)).toEqual([]);
+  });
+
+  it('bounds the size by the bytes really read, not by what a zip header declares', async () => {
+    const { zip, target } = await setup();
+    await writeZip(zip, [{ path: 'big.bin', data: Buffer.alloc(5000, 7) }]);
+    const outcome = await run(extractArchive, { archive: zip, target, limits: { maxBytes: 4096 } });
+    expect(outcome.status).toBe('INVALID_CONTENT');
+    expect(await listTree(target)).toEqual([]);
+  });
+
+  it('bounds the entry count', async () => {
+    const { zip, target } = await setup();
+    await writeZip(
+      zip,
+      Array.from({ length: 6 }, (_, i) => ({ path: `f${i}.txt`, data: 'x' })),
+    );
+    const outcome = await run(extractArchive, { archive: zip, target, limits: { maxEntries: 5 } });
+    expect(outcome).toEqual({
+      status: 'INVALID_CONTENT',
+      messages: ['entry "f5.txt": the archive has more than 5 entries'],
+    });
+    expect(await listTree(target)).toEqual([]);
+  });
+
+  it('refuses a file that is not an archive, and a corrupt one', async () => {
+    const { dir, target } = await setup();
+    const text = join(dir, 'plain.txt');
+    await writeFile(text, 'not an archive at all');
+    expect((await run(extractArchive, { archive: text, target })).status).toBe('INVALID_CONTENT');
+    const truncated = join(dir, 'trunc.tar.gz');
+    await writeTarGz(truncated, [
+      { path: 'a.bin', data: Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i * 7919) % 251)) },
+    ]);
+    const bytes = await readFile(truncated);
+    await writeFile(truncated, bytes.subarray(0, bytes.length / 2));
+    const outcome = await run(extractArchive, { archive: truncated, target });
+    expect(outcome.status).toBe('INVALID_CONTENT');
+  });
+
+  it('answers ERROR for a missing archive', async () => {
+    const { dir, target } = await setup();
+    const outcome = await run(extractArchive, { archive: join(dir, 'nope.zip'), target });
+    expect(outcome.status).toBe('ERROR');
+  });
+
+  it('keeps the target and the rest of its parent untouched when refusing', async () => {
+    const { dir, tgz, target } = await setup();
+    await writeTarGz(tgz, [
+      { path: 'fine.txt', data: 'ok' },
+      { path: '../evil.txt', data: 'x' },
+    ]);
+    await run(extractArchive, { archive: tgz, target });
+    await expect(lstat(join(dir, 'evil.txt'))).rejects.toThrow();
+    expect((await stat(target)).isDirectory()).toBe(true);
+  });
+});
