@@ -87,7 +87,10 @@ describe('extract-metadata', () => {
       throw new Error('extraction failed');
     expect(extractMetadata.accepts).toContain(extractArchive.produces);
     // The next step's body is exactly the previous step's content bytes.
-    const collection = contentOf(await run(extractMetadata, extracted.content)) as { type: string; features: Feature[] };
+    const collection = contentOf(await run(extractMetadata, extracted.content)) as {
+      type: string;
+      features: Feature[];
+    };
     expect(collection.type).toBe('FeatureCollection');
     expect(collection.features.map((f) => f.id)).toEqual(['a.geojson', 'b.txt']);
     expect(collection.features[0]?.bbox).toEqual([1.5, 43.2, 2.5, 44.8]);
