@@ -82,7 +82,10 @@ async function run(worker: WorkerDefinition, request: DecodedRequest, options: P
       log: options.log,
       progress: (message: string) => options.progress(request, String(message)),
     };
-    const outcome = await Promise.race([worker.run(request, ctx), limit]);
+    const running = worker.run(request, ctx);
+    // A handler still running after its time limit may reject later: that must not go unhandled.
+    running.catch(() => undefined);
+    const outcome = await Promise.race([running, limit]);
     return { happening: { kind: 'verdict', verdict: outcome }, outcome };
   } catch (cause) {
     return { happening: failure(cause) };

@@ -170,6 +170,7 @@ async function publish(built: readonly Built[], outDir: string): Promise<Manifes
       sdkVersion: definition.sdkVersion,
       ...(definition.timeoutMs === undefined ? {} : { timeoutMs: definition.timeoutMs }),
       ...(definition.maxAttempts === undefined ? {} : { maxAttempts: definition.maxAttempts }),
+      ...(definition.prefetch === undefined ? {} : { prefetch: definition.prefetch }),
       inputSchema: definition.inputJsonSchema(),
     });
   }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `regards-worker` command. The only file of cli/ that touches the process. */
+import { runAdapter } from '../adapter/main.ts';
 import { buildCommand } from './build-command.ts';
 import { invokeCommand } from './invoke.ts';
 import { EXIT, type Io, UsageError } from './io.ts';
@@ -9,6 +10,7 @@ const USAGE = `usage: regards-worker <command> [options]
 commands:
   build                 bundle functions/*.ts into dist/bundles and write dist/manifest.json
   invoke <type|bundle>  run one bundle on one request, no broker: --body <file> [--header name=value ...]
+  start                 run the adapter host on RabbitMQ (configured by AMQP_URL and WORKER_* variables)
 `;
 
 type Command = (args: readonly string[], io: Io) => Promise<number>;
@@ -22,8 +24,11 @@ const io: Io = {
 };
 
 const [name, ...args] = process.argv.slice(2);
+if (name === 'start') await runAdapter(process.env);
 const command = name === undefined ? undefined : COMMANDS[name];
-if (command === undefined) {
+if (name === 'start') {
+  // runs until a signal
+} else if (command === undefined) {
   io.err(USAGE);
   process.exitCode = name === undefined || name === 'help' || name === '--help' ? EXIT.ok : EXIT.usage;
 } else {

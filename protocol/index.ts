@@ -2,5 +2,6 @@
 export * from './message.ts';
 export * from './names.ts';
 export * from './request.ts';
+export * from './request-event.ts';
 export * from './response.ts';
 export * from './settle.ts';

@@ -88,8 +88,7 @@ export function encodeDeadLetter(delivery: Delivery, reason: DeadLetterReason): 
       ...copiedHeaders(delivery),
       [HEADER.exceptionStacktrace]: reason.stacktrace,
       [HEADER.exceptionMessage]: reason.message,
-      [HEADER.originalExchange]: delivery.exchange,
-      [HEADER.originalRoutingKey]: delivery.routingKey,
+      ...origin(delivery),
     },
     body: delivery.body,
     contentType: delivery.contentType ?? JSON_CONTENT_TYPE,
@@ -108,12 +107,24 @@ export function encodeRetry(
   return {
     exchange: '',
     routingKey: retryQueue,
-    headers: { ...copiedHeaders(delivery), [HEADER.attempt]: String(attempt) },
+    headers: { ...copiedHeaders(delivery), ...origin(delivery), [HEADER.attempt]: String(attempt) },
     body: delivery.body,
     contentType: delivery.contentType ?? JSON_CONTENT_TYPE,
     persistent: true,
     expiration: String(delayMs),
     ...(delivery.priority === undefined ? {} : { priority: delivery.priority }),
+  };
+}
+
+/**
+ * Where the request first arrived. A retried request comes back through the default exchange, so
+ * the first copy records the origin and later copies keep it.
+ */
+function origin(delivery: Delivery): Record<string, string> {
+  const headers = delivery.headers ?? {};
+  return {
+    [HEADER.originalExchange]: headerString(headers[HEADER.originalExchange]) ?? delivery.exchange,
+    [HEADER.originalRoutingKey]: headerString(headers[HEADER.originalRoutingKey]) ?? delivery.routingKey,
   };
 }
 

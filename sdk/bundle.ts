@@ -20,6 +20,7 @@ export const manifestEntry = z.object({
   sdkVersion: z.string(),
   timeoutMs: z.number().int().positive().optional(),
   maxAttempts: z.number().int().positive().optional(),
+  prefetch: z.number().int().positive().optional(),
   inputSchema: z.record(z.string(), z.unknown()),
 });
 

@@ -19,6 +19,8 @@ export interface WorkerSpec<In extends z.ZodType, Out extends z.ZodType> {
   timeoutMs?: number;
   /** Deliveries before dead-lettering an undetermined failure; wins over `WORKER_MAX_ATTEMPTS`. */
   maxAttempts?: number;
+  /** Unacknowledged requests this worker handles at once, per host; wins over `WORKER_PREFETCH`. */
+  prefetch?: number;
   /** Its return type comes from `output` alone (NoInfer): without one, content is any Content. */
   handler(
     request: Request<z.output<In>>,
@@ -60,6 +62,7 @@ export interface WorkerDefinition<Body = unknown, Out = Content> {
   readonly produces: string | undefined;
   readonly timeoutMs: number | undefined;
   readonly maxAttempts: number | undefined;
+  readonly prefetch: number | undefined;
   /** The author's handler, for tests that call it directly (a method: any definition is a WorkerDefinition). */
   handler(request: Request<Body>, ctx: Context): Result<Out> | Promise<Result<Out>>;
   /** JSON Schema of the request body, for the manifest and for documentation. */
@@ -97,6 +100,7 @@ export function defineWorker<In extends z.ZodType, Out extends z.ZodType = z.Zod
     produces: spec.produces,
     timeoutMs: spec.timeoutMs,
     maxAttempts: spec.maxAttempts,
+    prefetch: spec.prefetch,
     handler: spec.handler,
     inputJsonSchema: () => z.toJSONSchema(spec.input, { io: 'input', unrepresentable: 'any' }),
     run: async (raw, ctx) => {
@@ -125,7 +129,7 @@ function checkSpec(spec: WorkerSpec<z.ZodType, z.ZodType>): void {
   if (spec.output !== undefined && !(spec.output instanceof z.ZodType)) {
     problems.push('output must be a zod schema');
   }
-  for (const key of ['timeoutMs', 'maxAttempts'] as const) {
+  for (const key of ['timeoutMs', 'maxAttempts', 'prefetch'] as const) {
     const value = spec[key];
     if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {
       problems.push(`${key} must be a positive integer`);

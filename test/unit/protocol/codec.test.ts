@@ -172,6 +172,21 @@ describe('encodeRetry', () => {
       persistent: true,
       priority: 0,
     });
-    expect(message.headers).toEqual({ ...managerHeaders, [HEADER.attempt]: '2' });
+    expect(message.headers).toEqual({
+      ...managerHeaders,
+      'x-original-exchange': 'regards.worker.x.request',
+      'x-original-routingKey': '#',
+      [HEADER.attempt]: '2',
+    });
+  });
+
+  it('keeps the first origin when a retried request is dead-lettered', () => {
+    const retried = encodeRetry(delivery(), 'regards.worker.x.request.retry', 2, 10);
+    const back = delivery({ exchange: '', routingKey: 'regards.worker.x.request', headers: retried.headers });
+    const dead = encodeDeadLetter(back, { message: 'm', stacktrace: 's' });
+    expect(dead.headers).toMatchObject({
+      'x-original-exchange': 'regards.worker.x.request',
+      'x-original-routingKey': '#',
+    });
   });
 });

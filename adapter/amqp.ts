@@ -1,0 +1,285 @@
+/**
+ * RabbitMQ, and the only file that imports amqplib: connection with recovery (amqplib's own), the
+ * topology of the protocol, confirm channels whose publishes resolve only once confirmed and routed,
+ * and consumers that hand each delivery over with a port to settle it.
+ */
+import { randomUUID } from 'node:crypto';
+import * as amqp from 'amqplib';
+import {
+  DEAD_LETTER_EXCHANGE,
+  DEAD_LETTER_QUEUE,
+  DEAD_LETTER_QUEUE_ARGUMENTS,
+  type Delivery,
+  HEARTBEAT_EXCHANGE,
+  type OutgoingMessage,
+  REQUEST_BINDING_KEY,
+  REQUEST_QUEUE_ARGUMENTS,
+  RESPONSE_EXCHANGE,
+  requestQueueName,
+  retryQueueArguments,
+  retryQueueName,
+} from '../protocol/index.ts';
+import type { HostLogger } from './log.ts';
+
+export type Outgoing = OutgoingMessage & { readonly expiration?: string };
+
+export interface Publisher {
+  /**
+   * Resolves once the broker has confirmed the message; rejects if it was nacked, returned as
+   * unroutable (with `mandatory`, the default), or the channel closed first.
+   */
+  publish(message: Outgoing, options?: { mandatory?: boolean }): Promise<void>;
+}
+
+/** What a consumer may do with one delivery: publish on its channel, then ack, or hand it back. */
+export interface DeliveryPort extends Publisher {
+  ack(): void;
+  /** Back to the queue: RabbitMQ redelivers it (flagged redelivered). */
+  requeue(): void;
+}
+
+export interface ConsumerHandle {
+  /** Stops deliveries; what was delivered stays in flight on the channel. */
+  cancel(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export class PublishError extends Error {
+  readonly code: 'NOT_CONFIRMED' | 'UNROUTABLE' | 'CHANNEL_CLOSED';
+  constructor(code: PublishError['code'], message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** One live connection: what `setup` receives after every (re)connect. */
+export interface Session {
+  declareTopology(types: readonly string[]): Promise<void>;
+  openPublisher(): Promise<Publisher>;
+  openConsumer(options: {
+    queue: string;
+    prefetch: number;
+    onDelivery: (delivery: Delivery, port: DeliveryPort) => void;
+    /** The channel closed without close() being called (an error, or the connection went). */
+    onClosed: (error: Error | undefined) => void;
+  }): Promise<ConsumerHandle>;
+}
+
+export interface BrokerOptions {
+  readonly url: string;
+  readonly log: HostLogger;
+  readonly setup: (session: Session) => Promise<void>;
+  readonly onDisconnect: (error: Error) => void;
+  /** Retries before the first connection succeeds (default: forever). */
+  readonly initialMaxRetries?: number;
+}
+
+export interface Broker {
+  close(): Promise<void>;
+}
+
+export async function connectBroker(options: BrokerOptions): Promise<Broker> {
+  const { log } = options;
+  const connection = await amqp.connect(options.url, {
+    noDelay: true,
+    clientProperties: { connection_name: 'regards-worker' },
+    recovery: {
+      initialDelay: 500,
+      maxDelay: 15_000,
+      ...(options.initialMaxRetries === undefined ? {} : { initialMaxRetries: options.initialMaxRetries }),
+      waitForConnect: false,
+      setup: async (model: amqp.ChannelModel) => {
+        try {
+          await options.setup(session(model, log));
+        } catch (error) {
+          log.error('setup after connecting failed; reconnecting', { error: (error as Error).message });
+          throw error;
+        }
+      },
+    },
+  });
+  connection.on('error', (error: Error) => log.warn('connection error', { error: error.message }));
+  connection.on('disconnect', (error: Error) => options.onDisconnect(error));
+  connection.on('reconnect-scheduled', ({ attempt, delay, error }) =>
+    log.warn('broker unreachable; retrying', { attempt, delayMs: Math.round(delay), error: error?.message }),
+  );
+  connection.on('blocked', (reason: string) => log.warn('connection blocked by the broker', { reason }));
+  await connection.waitForConnect();
+  return { close: () => connection.close().catch(() => undefined) };
+}
+
+function session(model: amqp.ChannelModel, log: HostLogger): Session {
+  return {
+    async declareTopology(types) {
+      const channel = await model.createChannel();
+      channel.on('error', () => undefined); // a refused declaration rejects the call below
+      await channel.assertExchange(RESPONSE_EXCHANGE, 'topic', { durable: true });
+      await channel.assertExchange(HEARTBEAT_EXCHANGE, 'topic', { durable: true });
+      await channel.assertExchange(DEAD_LETTER_EXCHANGE, 'topic', { durable: true });
+      await channel.assertExchange(DEAD_LETTER_QUEUE, 'fanout', { durable: true });
+      await channel.assertQueue(DEAD_LETTER_QUEUE, {
+        durable: true,
+        arguments: asJava(DEAD_LETTER_QUEUE_ARGUMENTS),
+      });
+      // The manager never makes this binding: without it, a rejected request is dropped.
+      await channel.bindQueue(DEAD_LETTER_QUEUE, DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE);
+      await channel.bindQueue(DEAD_LETTER_QUEUE, DEAD_LETTER_QUEUE, '');
+      for (const type of types) {
+        const queue = requestQueueName(type);
+        await channel.assertExchange(queue, 'topic', { durable: true });
+        await channel.assertQueue(queue, {
+          durable: true,
+          exclusive: false,
+          autoDelete: false,
+          arguments: asJava(REQUEST_QUEUE_ARGUMENTS),
+        });
+        await channel.bindQueue(queue, queue, REQUEST_BINDING_KEY);
+        await channel.assertQueue(retryQueueName(type), {
+          durable: true,
+          arguments: retryQueueArguments(type),
+        });
+      }
+      await channel.close();
+    },
+
+    async openPublisher() {
+      const channel = await model.createConfirmChannel();
+      channel.on('error', (error: Error) => log.warn('publisher channel error', { error: error.message }));
+      return confirmedPublisher(channel);
+    },
+
+    async openConsumer({ queue, prefetch, onDelivery, onClosed }) {
+      const channel = await model.createConfirmChannel();
+      let closing = false;
+      let lastError: Error | undefined;
+      channel.on('error', (error: Error) => {
+        lastError = error;
+      });
+      channel.on('close', () => {
+        if (!closing) onClosed(lastError);
+      });
+      const publisher = confirmedPublisher(channel);
+      await channel.prefetch(prefetch);
+      const { consumerTag } = await channel.consume(
+        queue,
+        (message) => {
+          if (message === null) return; // cancelled by the broker; the close handler reports it
+          onDelivery(toDelivery(message), deliveryPort(channel, message, publisher));
+        },
+        { noAck: false },
+      );
+      return {
+        cancel: async () => {
+          await channel.cancel(consumerTag).catch(() => undefined);
+        },
+        close: async () => {
+          closing = true;
+          await channel.close().catch(() => undefined);
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Queue arguments typed as the Java client types them: an integer is a signed 32-bit `I` (amqplib
+ * would pick the smallest type, a 16-bit short for 255), so a declaration matches the manager's.
+ */
+function asJava(args: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(args).map(([key, value]) => [
+      key,
+      Number.isInteger(value) ? { '!': 'int', value } : value,
+    ]),
+  );
+}
+
+function toDelivery(message: amqp.ConsumeMessage): Delivery {
+  return {
+    exchange: message.fields.exchange,
+    routingKey: message.fields.routingKey,
+    headers: message.properties.headers,
+    body: message.content,
+    redelivered: message.fields.redelivered,
+    priority: message.properties.priority,
+    contentType: message.properties.contentType,
+  };
+}
+
+function deliveryPort(
+  channel: amqp.ConfirmChannel,
+  message: amqp.ConsumeMessage,
+  publisher: Publisher,
+): DeliveryPort {
+  let settled = false;
+  // On a closed channel there is nothing to settle: the broker redelivers the message.
+  const once = (settle: () => void) => {
+    if (settled) return;
+    settled = true;
+    try {
+      settle();
+    } catch {}
+  };
+  return {
+    publish: publisher.publish,
+    ack: () => once(() => channel.ack(message)),
+    requeue: () => once(() => channel.nack(message, false, true)),
+  };
+}
+
+function confirmedPublisher(channel: amqp.ConfirmChannel): Publisher {
+  // A mandatory message that no queue takes comes back (basic.return) before its confirm.
+  const returned = new Set<string>();
+  channel.on('return', (message: amqp.Message) => {
+    const id = message.properties.messageId;
+    if (typeof id === 'string') returned.add(id);
+  });
+  const prefix = randomUUID();
+  let sequence = 0;
+  return {
+    publish(message, { mandatory = true } = {}) {
+      return new Promise<void>((resolve, reject) => {
+        sequence += 1;
+        const messageId = `${prefix}.${sequence}`;
+        const body = Buffer.isBuffer(message.body)
+          ? message.body
+          : Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength);
+        try {
+          channel.publish(
+            message.exchange,
+            message.routingKey,
+            body,
+            {
+              headers: message.headers,
+              persistent: message.persistent,
+              mandatory,
+              messageId,
+              ...(message.contentType === undefined ? {} : { contentType: message.contentType }),
+              ...(message.priority === undefined ? {} : { priority: message.priority }),
+              ...(message.expiration === undefined ? {} : { expiration: message.expiration }),
+            },
+            (error: unknown) => {
+              if (returned.delete(messageId)) {
+                reject(
+                  new PublishError(
+                    'UNROUTABLE',
+                    `no queue took the message on ${message.exchange || '(default)'} for ${message.routingKey}`,
+                  ),
+                );
+              } else if (error) {
+                reject(
+                  new PublishError(
+                    'NOT_CONFIRMED',
+                    `the broker did not confirm the message on ${message.exchange}`,
+                  ),
+                );
+              } else resolve();
+            },
+          );
+        } catch (error) {
+          reject(new PublishError('CHANNEL_CLOSED', (error as Error).message));
+        }
+      });
+    },
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * The generic host: loads the bundles, keeps one consumer channel per worker type on the broker
+ * (re-made after any reconnect), heartbeats for the types it consumes, health endpoints, and an
+ * orderly drain on stop.
+ */
+import { requestQueueName } from '../protocol/index.ts';
+import { type ConsumerHandle, connectBroker, type Session } from './amqp.ts';
+import { loadWorkers } from './bundles.ts';
+import type { Config } from './config.ts';
+import { handleDelivery, type WorkerRuntime } from './consumer.ts';
+import { startHealth } from './health.ts';
+import { type Heartbeats, startHeartbeats } from './heartbeat.ts';
+import type { HostLogger } from './log.ts';
+
+export interface Host {
+  readonly instanceId: string;
+  readonly healthPort: number;
+  readonly workers: readonly WorkerRuntime[];
+  isReady(): boolean;
+  /** Stop consuming and heartbeating, let in-flight requests finish within the drain time, close. */
+  stop(): Promise<void>;
+}
+
+const CHANNEL_REOPEN_MS = 1000;
+
+export async function startHost(config: Config, log: HostLogger): Promise<Host> {
+  const loaded = await loadWorkers(config.bundles);
+  if (loaded.length === 0) throw new Error(`the manifest in ${config.bundles} lists no workers`);
+  const workers: WorkerRuntime[] = loaded.map(({ definition }) => ({
+    type: definition.type,
+    definition,
+    timeoutMs: definition.timeoutMs ?? config.timeoutMs,
+    prefetch: definition.prefetch ?? config.prefetch,
+    policy: {
+      maxAttempts: definition.maxAttempts ?? config.maxAttempts,
+      backoffBaseMs: config.retryBaseMs,
+      backoffMaxMs: config.retryMaxMs,
+    },
+  }));
+
+  const consumers = new Map<string, ConsumerHandle>();
+  const inFlight = new Set<Promise<unknown>>();
+  const stopSignal = new AbortController();
+  let connected = false;
+  let stopping = false;
+  let generation = 0;
+  let heartbeats: Heartbeats | undefined;
+  const isReady = () => connected && !stopping && consumers.size === workers.length;
+  const health = await startHealth(config.healthPort, isReady);
+
+  const consume = async (session: Session, worker: WorkerRuntime, gen: number): Promise<void> => {
+    const handle = await session.openConsumer({
+      queue: requestQueueName(worker.type),
+      prefetch: worker.prefetch,
+      onDelivery: (delivery, port) => {
+        const handling = handleDelivery(worker, delivery, port, { log, stop: stopSignal.signal });
+        inFlight.add(handling);
+        void handling.finally(() => inFlight.delete(handling));
+      },
+      onClosed: (error) => {
+        consumers.delete(worker.type);
+        if (stopping || gen !== generation || !connected) return;
+        // A channel-level failure (a consumer timeout, say) takes down this type's channel only.
+        log.warn('consumer channel closed; reopening it', { workerType: worker.type, error: error?.message });
+        setTimeout(() => {
+          if (stopping || gen !== generation || !connected) return;
+          consume(session, worker, gen).catch((e: Error) =>
+            log.error('could not reopen the consumer channel', { workerType: worker.type, error: e.message }),
+          );
+        }, CHANNEL_REOPEN_MS).unref();
+      },
+    });
+    consumers.set(worker.type, handle);
+  };
+
+  const broker = await connectBroker({
+    url: config.amqpUrl,
+    log,
+    setup: async (session) => {
+      const gen = ++generation;
+      if (stopping) return;
+      await session.declareTopology(workers.map((worker) => worker.type));
+      const publisher = await session.openPublisher();
+      connected = true;
+      for (const worker of workers) await consume(session, worker, gen);
+      heartbeats?.stop();
+      heartbeats = startHeartbeats({
+        types: () => [...consumers.keys()],
+        tenant: config.tenant,
+        instanceId: config.instanceId,
+        intervalMs: config.heartbeatMs,
+        publisher,
+        log,
+      });
+      log.info('consuming', { workerTypes: workers.map((w) => w.type), instanceId: config.instanceId });
+    },
+    onDisconnect: (error) => {
+      connected = false;
+      heartbeats?.stop();
+      heartbeats = undefined;
+      consumers.clear();
+      log.warn('disconnected from the broker; in-flight requests will be redelivered', {
+        error: error.message,
+      });
+    },
+  });
+
+  return {
+    instanceId: config.instanceId,
+    healthPort: health.port,
+    workers,
+    isReady,
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      heartbeats?.stop();
+      await Promise.all([...consumers.values()].map((consumer) => consumer.cancel()));
+      const pending = [...inFlight];
+      log.info('draining', { inFlight: pending.length, drainMs: config.drainMs });
+      let timer: NodeJS.Timeout | undefined;
+      const drained = await Promise.race([
+        Promise.allSettled(pending).then(() => true),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), config.drainMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!drained) {
+        stopSignal.abort(new Error('drain deadline passed'));
+        log.warn('drain deadline passed; unfinished requests stay unacked and will be redelivered', {
+          unfinished: inFlight.size,
+        });
+      }
+      await Promise.all([...consumers.values()].map((consumer) => consumer.close()));
+      await broker.close();
+      await health.close();
+      log.info('stopped');
+    },
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * `regards-worker start`: the adapter process. The only file of adapter/ that touches the process:
+ * environment, signals, exit codes.
+ */
+import type { BundleError } from './bundles.ts';
+import { ConfigError, loadConfig, redactUrl } from './config.ts';
+import { type Host, startHost } from './host.ts';
+import { createLogger } from './log.ts';
+
+export async function runAdapter(env: Readonly<Record<string, string | undefined>>): Promise<void> {
+  process.setSourceMapsEnabled(true);
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`regards-worker start: ${error.message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const log = createLogger(config.logLevel);
+  // User code must never take the host down: report, keep serving.
+  process.on('unhandledRejection', (reason) => log.error('unhandled rejection', { error: reason }));
+  process.on('uncaughtException', (error) => log.error('uncaught exception', { error }));
+
+  let host: Host | undefined;
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    if (signals > 1 || host === undefined) {
+      log.warn('exiting now', { signal });
+      process.exit(signals > 1 ? 130 : 0);
+    }
+    log.info('shutting down', { signal });
+    host.stop().then(
+      () => process.exit(0),
+      (error: Error) => {
+        log.error('shutdown failed', { error });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  log.info('starting', {
+    amqpUrl: redactUrl(config.amqpUrl),
+    bundles: config.bundles,
+    instanceId: config.instanceId,
+    tenant: config.tenant,
+    healthPort: config.healthPort,
+  });
+  try {
+    host = await startHost(config, log);
+  } catch (error) {
+    log.error('cannot start', { error: (error as Error).message, code: (error as BundleError).code });
+    process.exit(1);
+  }
+  log.info('started', {
+    healthPort: host.healthPort,
+    workerTypes: host.workers.map((worker) => worker.type),
+  });
+}

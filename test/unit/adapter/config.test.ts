@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { CONFIG_VARIABLES, ConfigError, loadConfig, redactUrl } from '../../../adapter/config.ts';
+
+describe('configuration from the environment', () => {
+  it('has defaults for everything', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',
+      bundles: 'dist',
+      prefetch: 10,
+      timeoutMs: 300_000,
+      maxAttempts: 3,
+      heartbeatMs: 10_000,
+      drainMs: 30_000,
+      healthPort: 8080,
+    });
+    expect(config.instanceId).toMatch(/.+-[0-9a-f-]{36}$/);
+  });
+
+  it('keeps the contract names', () => {
+    expect(CONFIG_VARIABLES).toEqual(
+      expect.arrayContaining([
+        'AMQP_URL',
+        'WORKER_BUNDLES',
+        'WORKER_PREFETCH',
+        'WORKER_TIMEOUT_SECONDS',
+        'WORKER_MAX_ATTEMPTS',
+        'WORKER_HEARTBEAT_SECONDS',
+        'WORKER_TENANT',
+        'WORKER_INSTANCE_ID',
+        'WORKER_DRAIN_SECONDS',
+        'WORKER_HEALTH_PORT',
+      ]),
+    );
+  });
+
+  it('reads every variable, the vhost included in the URL', () => {
+    const config = loadConfig({
+      AMQP_URL: 'amqps://u:p@rabbit:5671/regards.multitenant.manager',
+      WORKER_BUNDLES: '/bundles',
+      WORKER_PREFETCH: '50',
+      WORKER_TIMEOUT_SECONDS: '1.5',
+      WORKER_MAX_ATTEMPTS: '5',
+      WORKER_HEARTBEAT_SECONDS: '15',
+      WORKER_TENANT: 'PROJECT1',
+      WORKER_INSTANCE_ID: 'pod-7',
+      WORKER_DRAIN_SECONDS: '0',
+      WORKER_HEALTH_PORT: '9000',
+    });
+    expect(config).toMatchObject({
+      amqpUrl: 'amqps://u:p@rabbit:5671/regards.multitenant.manager',
+      bundles: '/bundles',
+      prefetch: 50,
+      timeoutMs: 1500,
+      maxAttempts: 5,
+      heartbeatMs: 15_000,
+      tenant: 'PROJECT1',
+      instanceId: 'pod-7',
+      drainMs: 0,
+      healthPort: 9000,
+    });
+  });
+
+  it.each([
+    ['AMQP_URL', 'http://rabbit'],
+    ['WORKER_PREFETCH', '0'],
+    ['WORKER_PREFETCH', 'ten'],
+    ['WORKER_TIMEOUT_SECONDS', '3600'],
+    ['WORKER_MAX_ATTEMPTS', '1.5'],
+    ['WORKER_HEARTBEAT_SECONDS', '90'],
+    ['WORKER_HEALTH_PORT', '70000'],
+    ['WORKER_PREFECTH', '10'],
+  ])('stops on %s=%s, naming the variable', (name, value) => {
+    try {
+      loadConfig({ [name]: value });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).code).toBe('CONFIG_INVALID');
+      expect((error as Error).message).toContain(name);
+    }
+  });
+
+  it('never shows the password', () => {
+    expect(redactUrl('amqp://user:secret@host:5672/vhost')).toBe('amqp://user:***@host:5672/vhost');
+  });
+});
