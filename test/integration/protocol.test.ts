@@ -196,6 +196,13 @@ describe('topology and heartbeats', () => {
     expect(age).toBeLessThan(60_000);
   });
 
+  it('answers /livez and /readyz while consuming', async () => {
+    const base = `http://127.0.0.1:${host.healthPort}`;
+    expect((await fetch(`${base}/livez`)).status).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    expect((await fetch(`${base}/other`)).status).toBe(404);
+  });
+
   it('logs one line per settled message with request id, type, outcome, attempt and duration', () => {
     const settled = host.lines.map((line) => JSON.parse(line)).filter((entry) => entry.msg === 'settled');
     expect(settled.length).toBeGreaterThan(0);

@@ -24,8 +24,6 @@ export interface Received {
 }
 
 export interface TestBroker {
-  readonly connection: amqp.ChannelModel;
-  readonly channel: amqp.Channel;
   /** A durable queue of the test's own bound to `exchange`: it keeps what arrives even while the adapter reconnects. */
   observe(exchange: string, bindingKey?: string): Promise<Observer>;
   publishRequest(type: string, request: ManagerRequest): Promise<void>;
@@ -44,7 +42,7 @@ export interface ManagerRequest {
 
 export interface Observer {
   readonly queue: string;
-  /** Messages so far (drained from the queue), acked. */
+  /** Every message received so far (what was in the queue is taken out now). */
   drain(): Promise<Received[]>;
   /** Waits until `count` messages match, or the timeout. */
   waitFor(match: (message: Received) => boolean, count?: number, timeoutMs?: number): Promise<Received[]>;
@@ -55,22 +53,40 @@ export function uniqueType(label: string): string {
 }
 
 export async function connectTestBroker(): Promise<TestBroker> {
-  const connection = await amqp.connect(AMQP_URL);
-  connection.on('error', () => undefined);
-  const channel = await connection.createConfirmChannel();
-  channel.on('error', () => undefined);
+  // Reconnects on use after the broker closed its connection (tests close connections on purpose).
+  let connection: amqp.ChannelModel | undefined;
+  let channel: amqp.ConfirmChannel | undefined;
+  const ensure = async (): Promise<amqp.ConfirmChannel> => {
+    if (channel !== undefined) return channel;
+    const opened = await amqp.connect(AMQP_URL);
+    opened.on('error', () => undefined);
+    opened.on('close', () => {
+      connection = undefined;
+      channel = undefined;
+    });
+    const made = await opened.createConfirmChannel();
+    made.on('error', () => undefined);
+    made.on('close', () => {
+      if (channel === made) channel = undefined;
+    });
+    connection = opened;
+    channel = made;
+    return made;
+  };
+  await ensure();
   const queues: string[] = [];
   const types = new Set<string>();
 
   const observe = async (exchange: string, bindingKey = '#'): Promise<Observer> => {
     const queue = `it.observer.${randomUUID()}`;
-    await channel.assertQueue(queue, { durable: true, arguments: { 'x-max-priority': 255 } });
-    await channel.bindQueue(queue, exchange, bindingKey);
+    const setup = await ensure();
+    await setup.assertQueue(queue, { durable: true, arguments: { 'x-max-priority': 255 } });
+    await setup.bindQueue(queue, exchange, bindingKey);
     queues.push(queue);
     const received: Received[] = [];
     const drain = async () => {
       for (;;) {
-        const message = await channel.get(queue, { noAck: true });
+        const message = await (await ensure()).get(queue, { noAck: true });
         if (message === false) break;
         received.push(toReceived(message));
       }
@@ -91,15 +107,14 @@ export async function connectTestBroker(): Promise<TestBroker> {
   };
 
   return {
-    connection,
-    channel,
     observe,
     async publishRequest(type, request) {
       const body = Buffer.from(
         typeof request.body === 'string' ? request.body : JSON.stringify(request.body),
       );
+      const publisher = await ensure();
       await new Promise<void>((resolve, reject) => {
-        (channel as amqp.ConfirmChannel).publish(
+        publisher.publish(
           requestQueueName(type),
           '#',
           body,
@@ -124,6 +139,7 @@ export async function connectTestBroker(): Promise<TestBroker> {
     async declareAsManager(type) {
       types.add(type);
       const queue = requestQueueName(type);
+      const channel = await ensure();
       await channel.assertExchange(queue, 'topic', { durable: true });
       // The Java client sends the priority as a 32-bit signed integer.
       await channel.assertQueue(queue, {
@@ -138,7 +154,8 @@ export async function connectTestBroker(): Promise<TestBroker> {
       types.add(type);
     },
     async close() {
-      const cleanup = await connection.createChannel();
+      await ensure();
+      const cleanup = await (connection as amqp.ChannelModel).createChannel();
       cleanup.on('error', () => undefined);
       for (const queue of queues) await cleanup.deleteQueue(queue).catch(() => undefined);
       for (const type of types) {
@@ -147,7 +164,7 @@ export async function connectTestBroker(): Promise<TestBroker> {
         await cleanup.deleteExchange(requestQueueName(type)).catch(() => undefined);
       }
       await removeFromDeadLetterQueue(cleanup, types);
-      await connection.close().catch(() => undefined);
+      await connection?.close().catch(() => undefined);
     },
   };
 }
