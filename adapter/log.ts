@@ -17,12 +17,14 @@ export function createLogger(
 ): HostLogger {
   const emit = (level: Level, message: string, fields?: LogFields) => {
     if (RANK[level] < RANK[minimum]) return;
-    write(
-      JSON.stringify(
-        { time: new Date().toISOString(), level, msg: message, ...base, ...fields },
-        errorReplacer,
-      ),
-    );
+    const line = {
+      time: new Date().toISOString(),
+      level,
+      msg: message,
+      ...base,
+      ...(fields && plain(fields)),
+    };
+    write(JSON.stringify(line));
   };
   return {
     debug: (message, fields) => emit('debug', message, fields),
@@ -33,8 +35,17 @@ export function createLogger(
   };
 }
 
-function errorReplacer(_key: string, value: unknown): unknown {
-  if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
-  if (typeof value === 'bigint') return value.toString();
-  return value;
+/** Errors and bigints, which JSON cannot show, as plain values (fields are flat: one level is enough). */
+function plain(fields: LogFields): LogFields {
+  let copy: Record<string, unknown> | undefined;
+  for (const [key, value] of Object.entries(fields)) {
+    if (value instanceof Error || typeof value === 'bigint') {
+      copy ??= { ...fields };
+      copy[key] =
+        value instanceof Error
+          ? { name: value.name, message: value.message, stack: value.stack }
+          : String(value);
+    }
+  }
+  return copy ?? fields;
 }

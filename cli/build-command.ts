@@ -1,6 +1,7 @@
-/** `regards-worker build`: bundles functions/ into dist/ and prints what it wrote. */
+/** `regards-worker build [--host]`: bundles functions/ into dist/ (and the host itself) and prints what it wrote. */
 import { parseArgs } from 'node:util';
 import { build } from '../build/build.ts';
+import { buildHost } from '../build/host.ts';
 import { BuildFailed, formatProblem } from '../build/problems.ts';
 import { EXIT, type Io } from './io.ts';
 
@@ -10,6 +11,7 @@ export async function buildCommand(args: readonly string[], io: Io): Promise<num
     options: {
       functions: { type: 'string', default: 'functions' },
       out: { type: 'string', default: 'dist' },
+      host: { type: 'boolean', default: false },
     },
   });
   try {
@@ -22,6 +24,7 @@ export async function buildCommand(args: readonly string[], io: Io): Promise<num
     io.out(
       `wrote ${result.manifestPath} (${result.manifest.workers.length} workers) in ${Math.round(result.durationMs)} ms\n`,
     );
+    if (values.host) io.out(`wrote ${await buildHost(io.cwd, values.out)}\n`);
     return EXIT.ok;
   } catch (cause) {
     if (!(cause instanceof BuildFailed)) throw cause;

@@ -1,0 +1,32 @@
+/**
+ * The host, precompiled: cli/main.ts and everything of ours it imports become one JavaScript file,
+ * dist/regards-worker.mjs, so that production runs without type stripping (about 30 MB less RSS).
+ * Packages stay external: amqplib and OpenTelemetry load from node_modules, as they must.
+ */
+import { join, resolve } from 'node:path';
+import * as esbuild from 'esbuild';
+
+export const HOST_FILE = 'regards-worker.mjs';
+
+/**
+ * Node flags the host runs with (npm start, the benchmark, the image): a small young generation
+ * keeps RSS near 100 MB under load instead of ~130 MB, with no measurable loss of throughput here.
+ */
+export const HOST_NODE_FLAGS = ['--max-semi-space-size=2'];
+
+export async function buildHost(root: string, outDir = 'dist'): Promise<string> {
+  const outfile = join(resolve(root, outDir), HOST_FILE);
+  await esbuild.build({
+    absWorkingDir: resolve(root),
+    entryPoints: ['cli/main.ts'],
+    bundle: true,
+    packages: 'external',
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    sourcemap: 'linked',
+    outfile,
+    logLevel: 'warning',
+  });
+  return outfile;
+}
