@@ -4,13 +4,15 @@
  * and consumers that hand each delivery over with a port to settle it.
  */
 import { randomUUID } from 'node:crypto';
-import * as amqp from 'amqplib';
+import type * as amqp from 'amqplib';
 import {
   DEAD_LETTER_EXCHANGE,
   DEAD_LETTER_QUEUE,
   DEAD_LETTER_QUEUE_ARGUMENTS,
   type Delivery,
+  deliveryOf,
   HEARTBEAT_EXCHANGE,
+  javaTypedArguments,
   type OutgoingMessage,
   REQUEST_BINDING_KEY,
   REQUEST_QUEUE_ARGUMENTS,
@@ -80,7 +82,9 @@ export interface Broker {
 
 export async function connectBroker(options: BrokerOptions): Promise<Broker> {
   const { log } = options;
-  const connection = await amqp.connect(options.url, {
+  // Loaded here, not at import time: tracing is started before amqplib loads.
+  const { connect } = await import('amqplib');
+  const connection = await connect(options.url, {
     noDelay: true,
     clientProperties: { connection_name: 'regards-worker' },
     recovery: {
@@ -119,7 +123,7 @@ function session(model: amqp.ChannelModel, log: HostLogger): Session {
       await channel.assertExchange(DEAD_LETTER_QUEUE, 'fanout', { durable: true });
       await channel.assertQueue(DEAD_LETTER_QUEUE, {
         durable: true,
-        arguments: asJava(DEAD_LETTER_QUEUE_ARGUMENTS),
+        arguments: javaTypedArguments(DEAD_LETTER_QUEUE_ARGUMENTS),
       });
       // The manager never makes this binding: without it, a rejected request is dropped.
       await channel.bindQueue(DEAD_LETTER_QUEUE, DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE);
@@ -131,7 +135,7 @@ function session(model: amqp.ChannelModel, log: HostLogger): Session {
           durable: true,
           exclusive: false,
           autoDelete: false,
-          arguments: asJava(REQUEST_QUEUE_ARGUMENTS),
+          arguments: javaTypedArguments(REQUEST_QUEUE_ARGUMENTS),
         });
         await channel.bindQueue(queue, queue, REQUEST_BINDING_KEY);
         await channel.assertQueue(retryQueueName(type), {
@@ -164,7 +168,7 @@ function session(model: amqp.ChannelModel, log: HostLogger): Session {
         queue,
         (message) => {
           if (message === null) return; // cancelled by the broker; the close handler reports it
-          onDelivery(toDelivery(message), deliveryPort(channel, message, publisher));
+          onDelivery(deliveryOf(message), deliveryPort(channel, message, publisher));
         },
         { noAck: false },
       );
@@ -178,31 +182,6 @@ function session(model: amqp.ChannelModel, log: HostLogger): Session {
         },
       };
     },
-  };
-}
-
-/**
- * Queue arguments typed as the Java client types them: an integer is a signed 32-bit `I` (amqplib
- * would pick the smallest type, a 16-bit short for 255), so a declaration matches the manager's.
- */
-function asJava(args: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(args).map(([key, value]) => [
-      key,
-      Number.isInteger(value) ? { '!': 'int', value } : value,
-    ]),
-  );
-}
-
-function toDelivery(message: amqp.ConsumeMessage): Delivery {
-  return {
-    exchange: message.fields.exchange,
-    routingKey: message.fields.routingKey,
-    headers: message.properties.headers,
-    body: message.content,
-    redelivered: message.fields.redelivered,
-    priority: message.properties.priority,
-    contentType: message.properties.contentType,
   };
 }
 

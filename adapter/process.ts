@@ -14,6 +14,7 @@ import {
   settle,
 } from '../protocol/index.ts';
 import type { EncodedRequest, Logger, Outcome, WorkerDefinition } from '../sdk/index.ts';
+import { inHandlerSpan } from './tracing.ts';
 
 export interface ProcessOptions {
   readonly timeoutMs: number;
@@ -23,7 +24,6 @@ export interface ProcessOptions {
   readonly log: Logger;
   /** Publishes a RUNNING response for this request. */
   readonly progress: (request: DecodedRequest, message: string) => Promise<void>;
-  readonly contextHeaders?: Readonly<Record<string, string>>;
 }
 
 export interface Processed {
@@ -49,7 +49,7 @@ export async function processDelivery(
   const ran: Ran = delivery.redelivered
     ? { happening: { kind: 'redelivered' } }
     : await run(worker, request, options);
-  const decision = settle(ran.happening, request.attempt, options.policy, options.contextHeaders);
+  const decision = settle(ran.happening, request.attempt, options.policy);
   const newRequests =
     decision.ending === 'success' && ran.outcome?.status === 'SUCCESS' ? ran.outcome.requests : [];
   return { decision, request, newRequests, happening: ran.happening };
@@ -82,7 +82,7 @@ async function run(worker: WorkerDefinition, request: DecodedRequest, options: P
       log: options.log,
       progress: (message: string) => options.progress(request, String(message)),
     };
-    const running = worker.run(request, ctx);
+    const running = inHandlerSpan(worker.type, request.attempt, () => worker.run(request, ctx));
     // A handler still running after its time limit may reject later: that must not go unhandled.
     running.catch(() => undefined);
     const outcome = await Promise.race([running, limit]);

@@ -71,17 +71,11 @@ export type Decision =
 
 /**
  * @param attempt the attempt this delivery was (1 for the first)
- * @param contextHeaders added to additionalHeaders on SUCCESS (trace context), winning over the handler's
  */
-export function settle(
-  happening: Happening,
-  attempt: number,
-  policy: RetryPolicy,
-  contextHeaders: Readonly<Record<string, string>> = {},
-): Decision {
+export function settle(happening: Happening, attempt: number, policy: RetryPolicy): Decision {
   switch (happening.kind) {
     case 'verdict':
-      return reply(happening.verdict, contextHeaders);
+      return reply(happening.verdict);
     case 'undecodable':
       return {
         action: 'dead-letter',
@@ -136,7 +130,7 @@ export function backoff(attempt: number, policy: RetryPolicy): number {
   return Math.min(policy.backoffMaxMs, policy.backoffBaseMs * 2 ** Math.min(attempt - 1, 30));
 }
 
-function reply(verdict: Verdict, contextHeaders: Readonly<Record<string, string>>): Decision {
+function reply(verdict: Verdict): Decision {
   if (verdict.status !== 'SUCCESS') {
     const ending = verdict.status === 'ERROR' ? 'error' : 'invalid-content';
     return { action: 'reply', ending, response: { status: verdict.status, messages: verdict.messages } };
@@ -144,7 +138,7 @@ function reply(verdict: Verdict, contextHeaders: Readonly<Record<string, string>
   const problem = checkAdditionalHeaders(verdict.headers);
   if (problem !== undefined)
     return { action: 'reply', ending: 'error', response: { status: 'ERROR', messages: [problem] } };
-  const additionalHeaders = { ...(verdict.headers as Record<string, string>), ...contextHeaders };
+  const additionalHeaders = verdict.headers as Record<string, string>;
   return {
     action: 'reply',
     ending: 'success',
@@ -168,4 +162,16 @@ export function checkAdditionalHeaders(headers: Readonly<Record<string, unknown>
       return `additional header ${key} is refused: its value must be a string, not ${typeof value}`;
   }
   return undefined;
+}
+
+/**
+ * The trace context of the response's own publish, added to additionalHeaders on SUCCESS so that
+ * the manager carries it into the next workflow step (it wins over a handler's header of that name).
+ */
+export function withTraceContext(
+  response: Response,
+  traceHeaders: Readonly<Record<string, string>>,
+): Response {
+  if (response.status !== 'SUCCESS' || Object.keys(traceHeaders).length === 0) return response;
+  return { ...response, additionalHeaders: { ...response.additionalHeaders, ...traceHeaders } };
 }

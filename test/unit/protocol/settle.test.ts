@@ -5,6 +5,7 @@ import {
   type Happening,
   type RetryPolicy,
   settle,
+  withTraceContext,
 } from '../../../protocol/index.ts';
 
 const policy: RetryPolicy = { maxAttempts: 3, backoffBaseMs: 1000, backoffMaxMs: 5000 };
@@ -20,24 +21,23 @@ const threw: Happening = {
 // (publish not confirmed, shutdown in flight) are in test/unit/adapter/consumer.test.ts.
 describe('the settle table', () => {
   it('handler returned success → SUCCESS with content and additionalHeaders incl. trace context, then ack', () => {
-    const decision = settle(
-      { kind: 'verdict', verdict: { status: 'SUCCESS', content, headers: { step: '1' } } },
-      1,
-      policy,
-      {
-        traceparent: '00-abc-def-01',
-      },
-    );
+    const success = {
+      kind: 'verdict',
+      verdict: { status: 'SUCCESS', content, headers: { step: '1' } },
+    } as const;
+    const decision = settle(success, 1, policy);
     expect(decision).toEqual({
       action: 'reply',
       ending: 'success',
-      response: {
-        status: 'SUCCESS',
-        messages: [],
-        content,
-        additionalHeaders: { step: '1', traceparent: '00-abc-def-01' },
-      },
+      response: { status: 'SUCCESS', messages: [], content, additionalHeaders: { step: '1' } },
     });
+    if (decision.action !== 'reply') return;
+    expect(withTraceContext(decision.response, { traceparent: '00-abc-def-01' }).additionalHeaders).toEqual({
+      step: '1',
+      traceparent: '00-abc-def-01',
+    });
+    const error = { status: 'ERROR' as const, messages: ['x'] };
+    expect(withTraceContext(error, { traceparent: 't' })).toBe(error);
   });
 
   it('success without headers sends no additionalHeaders', () => {

@@ -1,0 +1,162 @@
+/**
+ * Tracing: the only OpenTelemetry setup (NodeSDK exporting OTLP/HTTP, configured by the standard
+ * OTEL_* variables), and the spans of the messaging conventions: a CONSUMER span `process <queue>`
+ * continuing the delivery's `traceparent`, an INTERNAL span around the handler, a PRODUCER span
+ * `send <exchange>` for every publish, whose context travels in the message's headers.
+ */
+import {
+  type Attributes,
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type TextMapGetter,
+  trace,
+} from '@opentelemetry/api';
+import { type Delivery, type Ending, headerString, type OutgoingMessage } from '../protocol/index.ts';
+import { SDK_VERSION } from '../sdk/index.ts';
+
+export interface Tracing {
+  /** Flushes what is buffered and stops exporting. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts the SDK unless OTEL_SDK_DISABLED is true. Call it before amqplib is loaded. The endpoint,
+ * service name and sampler come from OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER...
+ */
+export async function startTracing(
+  env: Readonly<Record<string, string | undefined>>,
+  defaultServiceName: string,
+): Promise<Tracing> {
+  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return { shutdown: async () => undefined };
+  const [{ NodeSDK }, { OTLPTraceExporter }] = await Promise.all([
+    import('@opentelemetry/sdk-node'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+  ]);
+  const sdk = new NodeSDK({
+    ...(env.OTEL_SERVICE_NAME ? {} : { serviceName: defaultServiceName }),
+    traceExporter: new OTLPTraceExporter(),
+    instrumentations: [],
+  });
+  sdk.start();
+  return { shutdown: () => sdk.shutdown() };
+}
+
+const tracer = () => trace.getTracer('regards-worker', SDK_VERSION);
+
+const headerGetter: TextMapGetter<Readonly<Record<string, unknown>> | undefined> = {
+  keys: (carrier) => Object.keys(carrier ?? {}),
+  get: (carrier, key) => headerString(carrier?.[key]),
+};
+
+/** Runs `fn` in a CONSUMER span that continues the trace context the delivery carries. */
+export function inConsumerSpan<T>(
+  delivery: Delivery,
+  queue: string,
+  fn: (span: Span) => Promise<T>,
+): Promise<T> {
+  const parent = propagation.extract(ROOT_CONTEXT, delivery.headers, headerGetter);
+  const attributes: Attributes = {
+    'messaging.system': 'rabbitmq',
+    'messaging.destination.name': queue,
+    'messaging.operation.type': 'process',
+    'messaging.operation.name': 'consume',
+    'messaging.rabbitmq.destination.routing_key': delivery.routingKey,
+  };
+  return tracer().startActiveSpan(
+    `process ${queue}`,
+    { kind: SpanKind.CONSUMER, attributes },
+    parent,
+    async (span) => {
+      try {
+        return await fn(span);
+      } finally {
+        span.end();
+      }
+    },
+  );
+}
+
+/** Runs the handler in its own span, the parent of any span the handler makes with @opentelemetry/api. */
+export function inHandlerSpan<T>(type: string, attempt: number, fn: () => Promise<T>): Promise<T> {
+  const attributes = { 'regards.worker.type': type, 'regards.attempt': attempt };
+  return tracer().startActiveSpan(`handle ${type}`, { kind: SpanKind.INTERNAL, attributes }, async (span) => {
+    try {
+      return await fn();
+    } catch (error) {
+      failed(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
+
+/**
+ * Publishes in a PRODUCER span: `build` receives the span's context as headers (`traceparent`,
+ * `tracestate`) to put wherever it must travel; they are added to the message's own headers too.
+ */
+export async function sendTraced<M extends OutgoingMessage>(
+  conversationId: string | undefined,
+  build: (traceHeaders: Readonly<Record<string, string>>) => M,
+  publish: (message: M) => Promise<void>,
+): Promise<void> {
+  const span = tracer().startSpan('send', { kind: SpanKind.PRODUCER });
+  const traceHeaders: Record<string, string> = {};
+  propagation.inject(trace.setSpan(context.active(), span), traceHeaders);
+  try {
+    const message = build(traceHeaders);
+    const destination = message.exchange || message.routingKey;
+    span.updateName(`send ${destination}`);
+    span.setAttributes({
+      'messaging.system': 'rabbitmq',
+      'messaging.destination.name': destination,
+      'messaging.operation.type': 'send',
+      'messaging.operation.name': 'publish',
+      'messaging.rabbitmq.destination.routing_key': message.routingKey,
+      ...(conversationId === undefined ? {} : { 'messaging.message.conversation_id': conversationId }),
+    });
+    await publish({ ...message, headers: { ...message.headers, ...traceHeaders } });
+  } catch (error) {
+    failed(span, error);
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
+const FAILED_ENDINGS: readonly Ending[] = [
+  'error',
+  'retry',
+  'dead-letter',
+  'undecodable',
+  'unconfirmed',
+  'abandoned',
+];
+
+/** What became of the delivery, on its CONSUMER span. */
+export function recordEnding(
+  span: Span,
+  ending: Ending,
+  facts: { type: string; attempt: number; requestId: string | undefined; reason?: string | undefined },
+): void {
+  span.setAttributes({
+    'regards.worker.type': facts.type,
+    'regards.attempt': facts.attempt,
+    'regards.outcome': ending,
+    ...(facts.requestId === undefined ? {} : { 'messaging.message.conversation_id': facts.requestId }),
+  });
+  if (FAILED_ENDINGS.includes(ending))
+    span.setStatus({ code: SpanStatusCode.ERROR, message: facts.reason ?? ending });
+}
+
+function failed(span: Span, error: unknown): void {
+  span.recordException(error instanceof Error ? error : String(error));
+  span.setStatus({
+    code: SpanStatusCode.ERROR,
+    message: error instanceof Error ? error.message : String(error),
+  });
+}

@@ -1,0 +1,161 @@
+/**
+ * The local Worker Manager on RabbitMQ: for development and tests, never a production manager.
+ * It takes RequestEvents, heartbeats, worker responses and dead-lettered requests, and publishes
+ * dispatches and ResponseEvents as ManagerState decides.
+ */
+import { randomUUID } from 'node:crypto';
+import * as amqp from 'amqplib';
+import {
+  DEAD_LETTER_EXCHANGE,
+  DEAD_LETTER_QUEUE,
+  DEAD_LETTER_QUEUE_ARGUMENTS,
+  type Delivery,
+  deliveryOf,
+  HEARTBEAT_EXCHANGE,
+  javaTypedArguments,
+  type OutgoingMessage,
+  REQUEST_EVENT_EXCHANGE,
+  REQUEST_QUEUE_ARGUMENTS,
+  RESPONSE_EVENT_EXCHANGE,
+  RESPONSE_EXCHANGE,
+  requestQueueName,
+} from '../protocol/index.ts';
+import type { Logger } from '../sdk/index.ts';
+import type { ManagerConfig } from './config.ts';
+import { type Effect, ManagerState } from './state.ts';
+
+export interface LocalManager {
+  readonly state: ManagerState;
+  stop(): Promise<void>;
+}
+
+export async function startLocalManager(options: {
+  url: string;
+  config: ManagerConfig;
+  log: Logger;
+  now?: () => number;
+}): Promise<LocalManager> {
+  const { log } = options;
+  const now = options.now ?? Date.now;
+  const state = new ManagerState(options.config);
+  const connection = await amqp.connect(options.url, { noDelay: true });
+  connection.on('error', (error: Error) =>
+    log.warn('local manager connection error', { error: error.message }),
+  );
+  const channel = await connection.createConfirmChannel();
+  channel.on('error', (error: Error) => log.warn('local manager channel error', { error: error.message }));
+  await channel.assertExchange(REQUEST_EVENT_EXCHANGE, 'fanout', { durable: true });
+  await channel.assertExchange(RESPONSE_EVENT_EXCHANGE, 'fanout', { durable: true });
+  await channel.assertExchange(RESPONSE_EXCHANGE, 'topic', { durable: true });
+  await channel.assertExchange(HEARTBEAT_EXCHANGE, 'topic', { durable: true });
+  await channel.assertExchange(DEAD_LETTER_EXCHANGE, 'topic', { durable: true });
+  await channel.assertExchange(DEAD_LETTER_QUEUE, 'fanout', { durable: true });
+  await channel.assertQueue(DEAD_LETTER_QUEUE, {
+    durable: true,
+    arguments: javaTypedArguments(DEAD_LETTER_QUEUE_ARGUMENTS),
+  });
+  await channel.bindQueue(DEAD_LETTER_QUEUE, DEAD_LETTER_QUEUE, '');
+
+  const declared = new Set<string>();
+  const apply = async (effects: readonly Effect[]) => {
+    for (const effect of effects) {
+      if (effect.kind === 'declare') {
+        if (declared.has(effect.workerType)) continue;
+        const queue = requestQueueName(effect.workerType);
+        await channel.assertExchange(queue, 'topic', { durable: true });
+        await channel.assertQueue(queue, {
+          durable: true,
+          arguments: javaTypedArguments(REQUEST_QUEUE_ARGUMENTS),
+        });
+        await channel.bindQueue(queue, queue, '#');
+        declared.add(effect.workerType);
+      } else {
+        await publish(channel, effect.message);
+        if (effect.message.exchange === RESPONSE_EVENT_EXCHANGE) {
+          log.info('ResponseEvent', {
+            ...effect.message.headers,
+            body: JSON.parse(Buffer.from(effect.message.body).toString()),
+          });
+        }
+      }
+    }
+  };
+
+  const instance = randomUUID().slice(0, 8);
+  const consumers: string[] = [];
+  const listen = async (
+    queue: string,
+    handle: (delivery: Delivery, at: number) => Effect[],
+    bind?: { exchange: string; key: string },
+  ) => {
+    if (bind !== undefined) {
+      await channel.assertQueue(queue, { exclusive: true, autoDelete: true });
+      await channel.bindQueue(queue, bind.exchange, bind.key);
+    }
+    // One message at a time, in order: the state is a single in-memory registry.
+    let chain = Promise.resolve();
+    const { consumerTag } = await channel.consume(queue, (message) => {
+      if (message === null) return;
+      chain = chain
+        .then(() => apply(handle(deliveryOf(message), now())))
+        .then(
+          () => channel.ack(message),
+          (error: Error) => {
+            log.error('local manager could not handle a message', { queue, error: error.message });
+            channel.nack(message, false, false);
+          },
+        );
+    });
+    consumers.push(consumerTag);
+  };
+  await listen(`regards-worker.local-manager.${instance}.requests`, (d, at) => state.onRequestEvent(d, at), {
+    exchange: REQUEST_EVENT_EXCHANGE,
+    key: '',
+  });
+  await listen(`regards-worker.local-manager.${instance}.heartbeats`, (d, at) => state.onHeartbeat(d, at), {
+    exchange: HEARTBEAT_EXCHANGE,
+    key: '#',
+  });
+  await listen(
+    `regards-worker.local-manager.${instance}.responses`,
+    (d, at) => state.onWorkerResponse(d, at),
+    {
+      exchange: RESPONSE_EXCHANGE,
+      key: '#',
+    },
+  );
+  await listen(DEAD_LETTER_QUEUE, (d) => {
+    const effects = state.onDeadLetter(d);
+    log.warn('dead-lettered request marked ERROR', { requestId: d.headers?.['regards.request.id'] });
+    return effects;
+  });
+  log.info('local Worker Manager started (development only, not a production manager)', {
+    workers: options.config.workers.map((w) => w.workerType),
+    workflows: options.config.workflows.map((w) => w.workflowType),
+  });
+
+  return {
+    state,
+    async stop() {
+      for (const tag of consumers) await channel.cancel(tag).catch(() => undefined);
+      await connection.close().catch(() => undefined);
+    },
+  };
+}
+
+function publish(channel: amqp.ConfirmChannel, message: OutgoingMessage): Promise<void> {
+  return new Promise((resolve, reject) => {
+    channel.publish(
+      message.exchange,
+      message.routingKey,
+      Buffer.from(message.body),
+      {
+        headers: message.headers,
+        persistent: message.persistent,
+        ...(message.contentType === undefined ? {} : { contentType: message.contentType }),
+        ...(message.priority === undefined ? {} : { priority: message.priority }),
+      },
+      (error: unknown) => (error ? reject(new Error(`not confirmed: ${message.exchange}`)) : resolve()),
+    );
+  });
+}
