@@ -4,8 +4,9 @@
  */
 import type { BundleError } from './bundles.ts';
 import { ConfigError, loadConfig, redactUrl } from './config.ts';
-import { type Host, startHost } from './host.ts';
+import type { Host } from './host.ts';
 import { createLogger } from './log.ts';
+import { startTracing } from './tracing.ts';
 
 export async function runAdapter(env: Readonly<Record<string, string | undefined>>): Promise<void> {
   process.setSourceMapsEnabled(true);
@@ -19,6 +20,8 @@ export async function runAdapter(env: Readonly<Record<string, string | undefined
     return;
   }
   const log = createLogger(config.logLevel);
+  // Before the host module (and through it amqplib) is loaded.
+  const tracing = await startTracing(env, 'regards-worker');
   // User code must never take the host down: report, keep serving.
   process.on('unhandledRejection', (reason) => log.error('unhandled rejection', { error: reason }));
   process.on('uncaughtException', (error) => log.error('uncaught exception', { error }));
@@ -32,13 +35,16 @@ export async function runAdapter(env: Readonly<Record<string, string | undefined
       process.exit(signals > 1 ? 130 : 0);
     }
     log.info('shutting down', { signal });
-    host.stop().then(
-      () => process.exit(0),
-      (error: Error) => {
-        log.error('shutdown failed', { error });
-        process.exit(1);
-      },
-    );
+    host
+      .stop()
+      .then(() => tracing.shutdown())
+      .then(
+        () => process.exit(0),
+        (error: Error) => {
+          log.error('shutdown failed', { error });
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
@@ -51,6 +57,7 @@ export async function runAdapter(env: Readonly<Record<string, string | undefined
     healthPort: config.healthPort,
   });
   try {
+    const { startHost } = await import('./host.ts');
     host = await startHost(config, log);
   } catch (error) {
     log.error('cannot start', { error: (error as Error).message, code: (error as BundleError).code });

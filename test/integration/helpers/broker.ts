@@ -27,6 +27,7 @@ export interface TestBroker {
   /** A durable queue of the test's own bound to `exchange`: it keeps what arrives even while the adapter reconnects. */
   observe(exchange: string, bindingKey?: string): Promise<Observer>;
   publishRequest(type: string, request: ManagerRequest): Promise<void>;
+  publish(exchange: string, routingKey: string, body: Buffer, headers: Record<string, string>): Promise<void>;
   /** Declares the request queue exactly as the Java manager does. */
   declareAsManager(type: string): Promise<void>;
   forget(type: string): void;
@@ -132,6 +133,18 @@ export async function connectTestBroker(): Promise<TestBroker> {
             persistent: true,
             appId: 'regards',
           },
+          (error: unknown) => (error ? reject(error) : resolve()),
+        );
+      });
+    },
+    async publish(exchange, routingKey, body, headers) {
+      const publisher = await ensure();
+      await new Promise<void>((resolve, reject) => {
+        publisher.publish(
+          exchange,
+          routingKey,
+          body,
+          { headers, contentType: 'application/json', persistent: true, priority: 0 },
           (error: unknown) => (error ? reject(error) : resolve()),
         );
       });

@@ -1,6 +1,6 @@
 /** Building the fixture worker under a unique type, and running the adapter on it (in process or as a child). */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../../../adapter/config.ts';
 import { type Host, startHost } from '../../../adapter/host.ts';
@@ -10,17 +10,33 @@ import { AMQP_URL } from './broker.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 
-/** Builds test/fixtures/behave.ts as worker `type`; returns the bundles folder. */
-export async function buildBehave(type: string): Promise<string> {
+/**
+ * Builds functions given as sources into a project of their own (with functions/lib copied, and
+ * sdk imports pointed at this repository); returns its bundles folder.
+ */
+export async function buildProject(sources: Readonly<Record<string, string>>): Promise<string> {
   await mkdir(join(ROOT, 'dist'), { recursive: true });
   const project = await mkdtemp(join(ROOT, 'dist', '.it-'));
-  await mkdir(join(project, 'functions'));
-  const source = (await readFile(join(ROOT, 'test/fixtures/behave.ts'), 'utf8'))
-    .replace("type: 'behave'", `type: ${JSON.stringify(type)}`)
-    .replace("'../../sdk/index.ts'", JSON.stringify(join(ROOT, 'sdk/index.ts')));
-  await writeFile(join(project, 'functions', 'behave.ts'), source);
+  await cp(join(ROOT, 'functions/lib'), join(project, 'functions/lib'), { recursive: true });
+  const sdk = JSON.stringify(join(ROOT, 'sdk/index.ts'));
+  for (const [name, source] of Object.entries(sources)) {
+    await writeFile(join(project, 'functions', name), source.replace(/'(\.\.\/)+sdk\/index\.ts'/, sdk));
+  }
   await build({ root: project });
   return join(project, 'dist');
+}
+
+/** The source of test/fixtures/behave.ts, or of an example function, under another worker type. */
+export async function sourceAs(path: string, type: string): Promise<string> {
+  const source = await readFile(join(ROOT, path), 'utf8');
+  return source.replace(/type: '[^']+'/, `type: ${JSON.stringify(type)}`);
+}
+
+/** Builds the behave fixture as worker `type`; returns the bundles folder. */
+export async function buildBehave(...types: string[]): Promise<string> {
+  const sources: Record<string, string> = {};
+  for (const type of types) sources[`${type}.ts`] = await sourceAs('test/fixtures/behave.ts', type);
+  return buildProject(sources);
 }
 
 export type Env = Record<string, string>;
