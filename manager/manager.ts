@@ -83,6 +83,9 @@ export async function startLocalManager(options: {
 
   const instance = randomUUID().slice(0, 8);
   const consumers: string[] = [];
+  // One message at a time across all queues, in arrival order: the state is one in-memory registry,
+  // and a dispatch's GRANTED must go out before the worker's answer to it is handled.
+  let chain = Promise.resolve();
   const listen = async (
     queue: string,
     handle: (delivery: Delivery, at: number) => Effect[],
@@ -92,8 +95,6 @@ export async function startLocalManager(options: {
       await channel.assertQueue(queue, { exclusive: true, autoDelete: true });
       await channel.bindQueue(queue, bind.exchange, bind.key);
     }
-    // One message at a time, in order: the state is a single in-memory registry.
-    let chain = Promise.resolve();
     const { consumerTag } = await channel.consume(queue, (message) => {
       if (message === null) return;
       chain = chain

@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Host } from '../../adapter/host.ts';
+import { createLogger } from '../../adapter/log.ts';
+import { parseManagerConfig } from '../../manager/config.ts';
+import { type LocalManager, startLocalManager } from '../../manager/manager.ts';
+import { RESPONSE_EVENT_EXCHANGE } from '../../protocol/index.ts';
+import { AMQP_URL, connectTestBroker, type Observer, type TestBroker, uniqueType } from './helpers/broker.ts';
+import { buildBehave, startTestHost, waitUntil } from './helpers/host.ts';
+import { eventsUntil, submit } from './helpers/manager.ts';
+
+// Two worker types from the behave fixture, a workflow through both, and one type nobody runs yet.
+const first = uniqueType('first');
+const second = uniqueType('second');
+const late = uniqueType('late');
+const workflow = uniqueType('flow');
+
+let broker: TestBroker;
+let manager: LocalManager;
+let host: Host;
+let events: Observer;
+let lateBundles: string;
+let counter = 0;
+
+beforeAll(async () => {
+  broker = await connectTestBroker();
+  for (const type of [first, second, late]) broker.forget(type);
+  manager = await startLocalManager({
+    url: AMQP_URL,
+    log: createLogger('error', () => undefined),
+    config: parseManagerConfig({
+      workers: [
+        { workerType: first, contentTypeInputs: [`${first}-in`], contentTypeOutput: 'behaved' },
+        { workerType: second, contentTypeInputs: ['behaved'], contentTypeOutput: 'behaved' },
+        { workerType: late, contentTypeInputs: [`${late}-in`] },
+      ],
+      workflows: [
+        {
+          workflowType: workflow,
+          steps: [
+            { stepNumber: 1, workerType: first },
+            { stepNumber: 2, workerType: second },
+          ],
+        },
+      ],
+    }),
+  });
+  events = await broker.observe(RESPONSE_EVENT_EXCHANGE, '');
+  const [bundles, lateBuilt] = await Promise.all([buildBehave(first, second), buildBehave(late)]);
+  lateBundles = lateBuilt;
+  host = await startTestHost(bundles, { WORKER_MAX_ATTEMPTS: '1' });
+  await waitUntil(
+    () => manager.state.isAlive(first, Date.now()) && manager.state.isAlive(second, Date.now()),
+    10_000,
+    'heartbeats',
+  );
+});
+
+afterAll(async () => {
+  await host?.stop();
+  await manager?.stop();
+  await broker?.close();
+});
+
+async function run(contentType: string, body: unknown, extra: { owner?: string; session?: string } = {}) {
+  counter += 1;
+  const requestId = `${contentType}-${counter}`;
+  await submit(broker, { requestId, contentType, body, ...extra });
+  return {
+    requestId,
+    ...(await eventsUntil(events, requestId, ['SUCCESS', 'ERROR', 'INVALID_CONTENT', 'SKIPPED'])),
+  };
+}
+
+describe('the local manager, for each worker response', () => {
+  it('SUCCESS of a single worker: GRANTED, then SUCCESS with the content', async () => {
+    const { states, last } = await run(`${first}-in`, { action: 'succeed', content: 'done' });
+    expect(states).toEqual(['GRANTED', 'SUCCESS']);
+    expect(Buffer.from(last?.content ?? '', 'base64').toString()).toBe('done');
+  });
+
+  it('INVALID_CONTENT and ERROR are forwarded with their messages', async () => {
+    expect((await run(`${first}-in`, { action: 'invalid' })).last).toMatchObject({
+      state: 'INVALID_CONTENT',
+      messages: ['not acceptable'],
+    });
+    expect((await run(`${first}-in`, { action: 'error' })).last).toMatchObject({
+      state: 'ERROR',
+      messages: ['known failure', 'second line'],
+    });
+  });
+
+  it('a workflow runs its steps in order, the content becoming the next body, GRANTED at every step', async () => {
+    // Step one answers with the body of step two.
+    const { states, last } = await run(workflow, {
+      action: 'succeed',
+      content: JSON.stringify({ action: 'succeed', content: 'end' }),
+    });
+    expect(states).toEqual(['GRANTED', 'GRANTED', 'SUCCESS']);
+    expect(Buffer.from(last?.content ?? '', 'base64').toString()).toBe('end');
+  });
+
+  it('an intermediate step that succeeds without content fails the request', async () => {
+    const { states, last } = await run(workflow, { action: 'empty' });
+    expect(states).toEqual(['GRANTED', 'ERROR']);
+    expect(last?.messages[0]).toMatch(/answered SUCCESS without content for step 1/);
+  });
+
+  it('a dead-lettered request becomes ERROR with the stack trace, and the requester is not told', async () => {
+    counter += 1;
+    const requestId = `${first}-dead-${counter}`;
+    await submit(broker, { requestId, contentType: `${first}-in`, body: { action: 'throw' } });
+    await waitUntil(
+      () => manager.state.requests.get(requestId)?.state === 'ERROR',
+      15_000,
+      'the request to become ERROR',
+    );
+    expect(manager.state.requests.get(requestId)?.messages[0]).toMatch(/^Error: thrown on attempt 1\n\s+at /);
+    const seen = await events.waitFor((m) => m.headers['regards.request.id'] === requestId, 2, 500);
+    expect(seen.map((m) => (m.json as { state: string }).state)).toEqual(['GRANTED']);
+  });
+
+  it('SKIPPED for a missing owner, a duplicate id, or a content type nobody serves', async () => {
+    expect((await run(`${first}-in`, { action: 'succeed' }, { owner: '' })).last).toMatchObject({
+      state: 'SKIPPED',
+      messages: ['missing owner'],
+    });
+    expect((await run('nobody-serves-this', {})).last).toMatchObject({ state: 'SKIPPED' });
+    const requestId = `${first}-dup`;
+    await submit(broker, { requestId, contentType: `${first}-in`, body: { action: 'sleep', ms: 300 } });
+    await submit(broker, { requestId, contentType: `${first}-in`, body: { action: 'succeed' } });
+    const { states } = await eventsUntil(events, requestId, ['SUCCESS']);
+    expect(states).toContain('SKIPPED');
+    expect(states.filter((s) => s === 'SUCCESS')).toHaveLength(1);
+  });
+});
+
+describe('no worker alive', () => {
+  it('holds the request as DELAYED, then dispatches it when a heartbeat of the type arrives', async () => {
+    const requestId = `${late}-1`;
+    await submit(broker, {
+      requestId,
+      contentType: `${late}-in`,
+      body: { action: 'succeed', content: 'finally' },
+    });
+    const delayed = await eventsUntil(events, requestId, ['DELAYED'], 10_000);
+    expect(delayed.states).toEqual(['DELAYED']);
+    expect(manager.state.requests.get(requestId)?.state).toBe('DELAYED');
+    const lateHost = await startTestHost(lateBundles);
+    try {
+      const { states, last } = await eventsUntil(events, requestId, ['SUCCESS']);
+      expect(states).toEqual(['DELAYED', 'GRANTED', 'SUCCESS']);
+      expect(Buffer.from(last?.content ?? '', 'base64').toString()).toBe('finally');
+    } finally {
+      await lateHost.stop();
+    }
+  });
+});
