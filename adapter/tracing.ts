@@ -36,9 +36,15 @@ export async function startTracing(
     import('@opentelemetry/sdk-node'),
     import('@opentelemetry/exporter-trace-otlp-http'),
   ]);
+  // The endpoint is read from `env` (the exporter alone would read the process's environment).
+  const endpoint =
+    env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+    (env.OTEL_EXPORTER_OTLP_ENDPOINT
+      ? `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, '')}/v1/traces`
+      : undefined);
   const sdk = new NodeSDK({
     ...(env.OTEL_SERVICE_NAME ? {} : { serviceName: defaultServiceName }),
-    traceExporter: new OTLPTraceExporter(),
+    traceExporter: new OTLPTraceExporter(endpoint === undefined ? {} : { url: endpoint }),
     instrumentations: [],
   });
   sdk.start();
@@ -123,6 +129,27 @@ export async function sendTraced<M extends OutgoingMessage>(
   } catch (error) {
     failed(span, error);
     throw error;
+  } finally {
+    span.end();
+  }
+}
+
+/**
+ * A requester's span around submitting a request: `fn` receives its context as headers to send with
+ * the RequestEvent, so that the whole chain joins this trace. Returns the trace id and fn's result.
+ */
+export async function inRequesterSpan<T>(
+  name: string,
+  fn: (traceHeaders: Readonly<Record<string, string>>) => Promise<T>,
+): Promise<{ traceId: string; result: T }> {
+  const span = tracer().startSpan(name, {
+    kind: SpanKind.PRODUCER,
+    attributes: { 'messaging.system': 'rabbitmq' },
+  });
+  const traceHeaders: Record<string, string> = {};
+  propagation.inject(trace.setSpan(context.active(), span), traceHeaders);
+  try {
+    return { traceId: span.spanContext().traceId, result: await fn(traceHeaders) };
   } finally {
     span.end();
   }

@@ -4,6 +4,8 @@ export interface Io {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
+  /** Aborted on SIGINT or SIGTERM: long-running commands stop cleanly. */
+  readonly signal: AbortSignal;
 }
 
 export class UsageError extends Error {

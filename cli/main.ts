@@ -2,25 +2,39 @@
 /** The `regards-worker` command. The only file of cli/ that touches the process. */
 import { runAdapter } from '../adapter/main.ts';
 import { buildCommand } from './build-command.ts';
+import { demoCommand } from './demo.ts';
 import { invokeCommand } from './invoke.ts';
 import { EXIT, type Io, UsageError } from './io.ts';
+import { managerCommand } from './manager-command.ts';
+import { sendCommand } from './send-command.ts';
 
 const USAGE = `usage: regards-worker <command> [options]
 
 commands:
+  demo                  build, start a local manager and the adapter, run a two-step workflow, show its trace
   build                 bundle functions/*.ts into dist/bundles and write dist/manifest.json
   invoke <type|bundle>  run one bundle on one request, no broker: --body <file> [--header name=value ...]
   start                 run the adapter host on RabbitMQ (configured by AMQP_URL and WORKER_* variables)
+  manager --config <f>  run a local Worker Manager (development only) from a REGARDS configuration export
+  send --content-type <t> --body <f>   publish a RequestEvent and print its ResponseEvents
 `;
 
 type Command = (args: readonly string[], io: Io) => Promise<number>;
-const COMMANDS: Record<string, Command> = { build: buildCommand, invoke: invokeCommand };
+const COMMANDS: Record<string, Command> = {
+  build: buildCommand,
+  demo: demoCommand,
+  invoke: invokeCommand,
+  manager: managerCommand,
+  send: sendCommand,
+};
 
+const interrupted = new AbortController();
 const io: Io = {
   cwd: process.cwd(),
   env: process.env,
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
+  signal: interrupted.signal,
 };
 
 const [name, ...args] = process.argv.slice(2);
@@ -32,6 +46,12 @@ if (name === 'start') {
   io.err(USAGE);
   process.exitCode = name === undefined || name === 'help' || name === '--help' ? EXIT.ok : EXIT.usage;
 } else {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (interrupted.signal.aborted) process.exit(130);
+      interrupted.abort();
+    });
+  }
   try {
     process.exitCode = await command(args, io);
   } catch (cause) {

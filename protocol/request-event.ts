@@ -1,4 +1,6 @@
 /** A new processing request a worker issues to the Worker Manager (the RequestEvent exchange). */
+
+import type { RequestIdentity } from './manager-side.ts';
 import type { OutgoingMessage } from './message.ts';
 import { HEADER, REQUEST_EVENT_EXCHANGE } from './names.ts';
 import type { DecodedRequest } from './request.ts';
@@ -15,17 +17,36 @@ export interface NewRequest {
  * redelivered parent issues the same ids again and the manager skips the duplicates.
  */
 export function encodeNewRequest(parent: DecodedRequest, request: NewRequest, n: number): OutgoingMessage {
+  return encodeRequestEvent(
+    {
+      tenant: parent.tenant,
+      requestId: `${parent.requestId}-${n}`,
+      owner: request.owner ?? parent.owner,
+      session: request.session ?? parent.session,
+      contentType: request.contentType,
+    },
+    request.body,
+  );
+}
+
+/** A processing request for the Worker Manager, as a requester publishes it. */
+export function encodeRequestEvent(
+  request: RequestIdentity,
+  body: Uint8Array,
+  extraHeaders: Readonly<Record<string, string>> = {},
+): OutgoingMessage {
   return {
     exchange: REQUEST_EVENT_EXCHANGE,
     routingKey: '',
     headers: {
-      [HEADER.tenant]: parent.tenant,
-      [HEADER.requestId]: `${parent.requestId}-${n}`,
-      [HEADER.owner]: request.owner ?? parent.owner,
-      [HEADER.session]: request.session ?? parent.session,
+      ...extraHeaders,
+      [HEADER.tenant]: request.tenant,
+      [HEADER.requestId]: request.requestId,
+      [HEADER.owner]: request.owner,
+      [HEADER.session]: request.session,
       [HEADER.contentType]: request.contentType,
     },
-    body: request.body,
+    body,
     contentType: 'application/json',
     persistent: true,
     priority: 0,

@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Host } from '../../adapter/host.ts';
 import { createLogger } from '../../adapter/log.ts';
@@ -5,7 +10,7 @@ import { parseManagerConfig } from '../../manager/config.ts';
 import { type LocalManager, startLocalManager } from '../../manager/manager.ts';
 import { RESPONSE_EVENT_EXCHANGE } from '../../protocol/index.ts';
 import { AMQP_URL, connectTestBroker, type Observer, type TestBroker, uniqueType } from './helpers/broker.ts';
-import { buildBehave, startTestHost, waitUntil } from './helpers/host.ts';
+import { buildBehave, ROOT, startTestHost, waitUntil } from './helpers/host.ts';
 import { eventsUntil, submit } from './helpers/manager.ts';
 
 // Two worker types from the behave fixture, a workflow through both, and one type nobody runs yet.
@@ -153,5 +158,23 @@ describe('no worker alive', () => {
     } finally {
       await lateHost.stop();
     }
+  });
+});
+
+describe('regards-worker send', () => {
+  it('publishes a RequestEvent, prints its ResponseEvents, and exits 0 on SUCCESS', async () => {
+    const body = join(tmpdir(), `${first}-send.json`);
+    await writeFile(body, JSON.stringify({ action: 'succeed', content: 'via send' }));
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [join(ROOT, 'cli/main.ts'), 'send', '--content-type', `${first}-in`, '--body', body, '--timeout', '20'],
+      { env: { PATH: process.env.PATH ?? '', AMQP_URL } },
+    );
+    const events = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(events.map((e) => e.state)).toEqual(['GRANTED', 'SUCCESS']);
+    expect(events[1]).toMatchObject({ workerType: first, decodedContent: 'via send' });
   });
 });

@@ -1,0 +1,158 @@
+/**
+ * `npm run demo`: builds the functions, starts the local Worker Manager and the adapter on the local
+ * RabbitMQ, submits a sample archive through the two-step workflow extract-archive → extract-metadata,
+ * and prints each ResponseEvent and the chain's trace (as a tree here, or where to find it in Jaeger).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { create as createTar } from 'tar';
+import { DEFAULTS, redactUrl } from '../adapter/config.ts';
+import { createLogger } from '../adapter/log.ts';
+import { inRequesterSpan, startTracing } from '../adapter/tracing.ts';
+import { build } from '../build/build.ts';
+import { parseManagerConfig } from '../manager/config.ts';
+import { startLocalManager } from '../manager/manager.ts';
+import { connectRequester, type Requester } from '../manager/requester.ts';
+import { EXIT, type Io } from './io.ts';
+import { formatEvent } from './send-command.ts';
+import { formatTrace, SPAN_KIND, startTraceReceiver, type TraceReceiver } from './trace-receiver.ts';
+
+const WORKFLOW = 'archive-to-metadata';
+const ROOT = resolve(import.meta.dirname, '..');
+
+export async function demoCommand(_args: readonly string[], io: Io): Promise<number> {
+  const url = io.env.AMQP_URL ?? DEFAULTS.AMQP_URL;
+  let requester: Requester;
+  try {
+    requester = await connectRequester(url);
+  } catch (error) {
+    io.err(
+      `RabbitMQ is not reachable at ${redactUrl(url)} (${(error as Error).message}).\n` +
+        'Start it with: rabbitmq-server -detached && rabbitmqctl await_startup\n',
+    );
+    return EXIT.failed;
+  }
+  const external = io.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  const receiver: TraceReceiver | undefined = external ? undefined : await startTraceReceiver();
+  const endpoint = external ?? receiver?.url ?? '';
+  const tracing = await startTracing({ ...io.env, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint }, 'regards-demo');
+  let adapter: ChildProcess | undefined;
+  const manager = await startLocalManager({
+    url,
+    config: parseManagerConfig(JSON.parse(await readFile(join(ROOT, 'deploy/regards-workers.json'), 'utf8'))),
+    log: createLogger('warn', (line) => io.err(`${line}\n`)),
+  });
+  try {
+    io.out(`regards-worker demo: ${WORKFLOW} (extract-archive → extract-metadata) on ${redactUrl(url)}\n\n`);
+    const built = await build({ root: ROOT });
+    io.out(
+      `built ${built.manifest.workers.map((w) => w.type).join(', ')} into dist/ in ${Math.round(built.durationMs)} ms\n`,
+    );
+
+    adapter = spawn(process.execPath, [join(ROOT, 'cli/main.ts'), 'start'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: {
+        ...io.env,
+        AMQP_URL: url,
+        WORKER_BUNDLES: join(ROOT, 'dist'),
+        WORKER_HEALTH_PORT: '0',
+        WORKER_HEARTBEAT_SECONDS: '1',
+        WORKER_LOG_LEVEL: 'warn',
+        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+        OTEL_SERVICE_NAME: io.env.OTEL_SERVICE_NAME ?? 'regards-worker',
+      },
+    });
+    const started = Date.now();
+    while (
+      !['extract-archive', 'extract-metadata'].every((type) => manager.state.isAlive(type, Date.now()))
+    ) {
+      if (Date.now() - started > 30_000 || adapter.exitCode !== null)
+        throw new Error('the adapter did not start');
+      await sleep(100);
+    }
+    io.out('local Worker Manager and adapter started; the manager has seen both workers’ heartbeats\n');
+
+    const work = await mkdtemp(join(tmpdir(), 'regards-demo-'));
+    const archive = await sampleArchive(work);
+    const requestId = `demo-${randomUUID()}`;
+    io.out(`sample archive ${archive}\nrequest ${requestId}, content type ${WORKFLOW}\n\n`);
+    const { traceId, result: final } = await inRequesterSpan(`submit ${WORKFLOW}`, (traceHeaders) =>
+      requester.submit(
+        { requestId, tenant: 'DEMO', owner: 'demo', session: 'demo', contentType: WORKFLOW },
+        Buffer.from(JSON.stringify({ archive, target: join(work, 'extracted') })),
+        {
+          extraHeaders: traceHeaders,
+          timeoutMs: 60_000,
+          onEvent: (event) => io.out(`ResponseEvent ${formatEvent(event, 2)}\n`),
+        },
+      ),
+    );
+    if (final?.state !== 'SUCCESS')
+      throw new Error(`the workflow ended ${final?.state ?? 'without a final answer'}`);
+
+    // Stopping the adapter flushes its spans; then ours.
+    adapter.kill('SIGTERM');
+    await new Promise((done) => adapter?.once('exit', done));
+    await tracing.shutdown();
+    io.out(`\ntrace ${traceId}\n`);
+    if (receiver === undefined) {
+      io.out(`exported to ${endpoint}; in Jaeger: http://localhost:16686/trace/${traceId}\n`);
+    } else {
+      const metadataSpan = (s: { traceId: string; kind: number; name: string }) =>
+        s.traceId === traceId && s.kind === SPAN_KIND.consumer && s.name.includes('extract-metadata');
+      await receiver.waitFor((spans) => spans.some(metadataSpan), 10_000);
+      io.out(`${formatTrace(receiver.spans, traceId)}\n`);
+      io.out(
+        '(no OTLP endpoint configured: set OTEL_EXPORTER_OTLP_ENDPOINT to send traces to Jaeger instead)\n',
+      );
+    }
+    return EXIT.ok;
+  } finally {
+    if (adapter !== undefined && adapter.exitCode === null) {
+      adapter.kill('SIGTERM');
+      await new Promise((done) => adapter?.once('exit', done));
+    }
+    await manager.stop();
+    await requester.close();
+    await tracing.shutdown().catch(() => undefined);
+    await receiver?.close();
+  }
+}
+
+/** A .tar.gz of three products: two GeoJSON granules and a text note. */
+async function sampleArchive(work: string): Promise<string> {
+  const products = join(work, 'products');
+  await mkdir(products);
+  const granule = (west: number, south: number, start: string) => ({
+    type: 'Feature',
+    geometry: {
+      type: 'Polygon',
+      coordinates: [
+        [
+          [west, south],
+          [west + 1, south],
+          [west + 1, south + 1],
+          [west, south + 1],
+          [west, south],
+        ],
+      ],
+    },
+    properties: { start_datetime: start, platform: 'demo-sat' },
+  });
+  await writeFile(
+    join(products, 'granule-1.geojson'),
+    JSON.stringify(granule(1.2, 43.5, '2024-05-01T10:00:00Z')),
+  );
+  await writeFile(
+    join(products, 'granule-2.geojson'),
+    JSON.stringify(granule(2.2, 44.5, '2024-05-01T10:05:00Z')),
+  );
+  await writeFile(join(products, 'README.txt'), 'Two demo granules.\n');
+  const archive = join(work, 'products.tar.gz');
+  await createTar({ gzip: true, file: archive, cwd: work }, ['products']);
+  return archive;
+}

@@ -1,0 +1,44 @@
+import { execFile } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+async function demo(env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      [join(ROOT, 'cli/main.ts'), 'demo'],
+      {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? '', ...env },
+        timeout: 90_000,
+      },
+    );
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe('npm run demo', () => {
+  it('runs the two-step workflow, prints each ResponseEvent and the chain’s trace as a tree, exits 0', async () => {
+    const { code, stdout } = await demo();
+    expect(code).toBe(0);
+    expect(stdout.match(/^ResponseEvent \{/gm)).toHaveLength(3);
+    expect(stdout).toMatch(/"state": "SUCCESS"/);
+    expect(stdout).toMatch(/^trace [0-9a-f]{32}$/m);
+    expect(stdout).toMatch(/^submit archive-to-metadata \(producer/m);
+    expect(stdout).toMatch(/^ {2}process regards\.worker\.extract-archive\.request \(consumer, [\d.]+ ms/m);
+    expect(stdout).toMatch(/^ {6}process regards\.worker\.extract-metadata\.request \(consumer/m);
+  });
+
+  it('says how to start RabbitMQ when it is unreachable, and exits non-zero', async () => {
+    const { code, stderr } = await demo({ AMQP_URL: 'amqp://guest:guest@127.0.0.1:1' });
+    expect(code).toBe(1);
+    expect(stderr).toContain('RabbitMQ is not reachable at amqp://guest:***@127.0.0.1:1');
+    expect(stderr).toContain('rabbitmq-server -detached && rabbitmqctl await_startup');
+  });
+});
