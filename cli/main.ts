@@ -3,9 +3,11 @@
 import { runAdapter } from '../adapter/main.ts';
 import { buildCommand } from './build-command.ts';
 import { demoCommand } from './demo.ts';
+import { devCommand } from './dev-command.ts';
 import { invokeCommand } from './invoke.ts';
 import { EXIT, type Io, UsageError } from './io.ts';
 import { managerCommand } from './manager-command.ts';
+import { newCommand } from './new-command.ts';
 import { sendCommand } from './send-command.ts';
 
 const USAGE = `usage: regards-worker <command> [options]
@@ -15,6 +17,8 @@ commands:
   build                 bundle functions/*.ts into dist/bundles and write dist/manifest.json
   invoke <type|bundle>  run one bundle on one request, no broker: --body <file> [--header name=value ...]
   start                 run the adapter host on RabbitMQ (configured by AMQP_URL and WORKER_* variables)
+  new <name>            scaffold functions/<name>.ts and its test
+  dev                   build, run the adapter, and rebuild and restart it on every change in functions/
   manager --config <f>  run a local Worker Manager (development only) from a REGARDS configuration export
   send --content-type <t> --body <f>   publish a RequestEvent and print its ResponseEvents
 `;
@@ -23,8 +27,10 @@ type Command = (args: readonly string[], io: Io) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
   build: buildCommand,
   demo: demoCommand,
+  dev: devCommand,
   invoke: invokeCommand,
   manager: managerCommand,
+  new: newCommand,
   send: sendCommand,
 };
 

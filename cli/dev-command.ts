@@ -1,0 +1,65 @@
+/**
+ * `regards-worker dev`: builds, runs the adapter on the bundles, and on every change in functions/
+ * rebuilds and restarts it. A build that fails is reported and the running adapter kept. Ctrl-C stops.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { watch } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { build } from '../build/build.ts';
+import { BuildFailed, formatProblem } from '../build/problems.ts';
+import { EXIT, type Io } from './io.ts';
+
+const DEBOUNCE_MS = 300;
+const MAIN = resolve(import.meta.dirname, 'main.ts');
+
+export async function devCommand(_args: readonly string[], io: Io): Promise<number> {
+  const functions = join(io.cwd, 'functions');
+  let adapter: ChildProcess | undefined;
+
+  const stopAdapter = async () => {
+    const running = adapter;
+    adapter = undefined;
+    if (running === undefined || running.exitCode !== null) return;
+    const exited = new Promise((done) => running.once('exit', done));
+    running.kill('SIGTERM');
+    await exited;
+  };
+
+  const rebuild = async (): Promise<void> => {
+    try {
+      const result = await build({ root: io.cwd });
+      io.out(
+        `dev: built ${result.manifest.workers.map((w) => w.type).join(', ')} in ${Math.round(result.durationMs)} ms\n`,
+      );
+    } catch (error) {
+      if (!(error instanceof BuildFailed)) throw error;
+      for (const problem of error.problems) io.err(`${formatProblem(problem)}\n`);
+      io.err(`dev: ${error.message}; the running adapter is kept\n`);
+      return;
+    }
+    await stopAdapter();
+    adapter = spawn(process.execPath, [MAIN, 'start'], {
+      cwd: io.cwd,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { ...io.env, WORKER_BUNDLES: io.env.WORKER_BUNDLES ?? join(io.cwd, 'dist') },
+    });
+    io.out(`dev: adapter started (pid ${adapter.pid})\n`);
+  };
+
+  await rebuild();
+  let timer: NodeJS.Timeout | undefined;
+  let building = Promise.resolve();
+  const watcher = watch(functions, { recursive: true }, (_event, file) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      io.out(`dev: ${file ?? 'functions/'} changed; rebuilding\n`);
+      building = building.then(rebuild, rebuild);
+    }, DEBOUNCE_MS);
+  });
+  await new Promise((done) => io.signal.addEventListener('abort', done, { once: true }));
+  watcher.close();
+  clearTimeout(timer);
+  await building;
+  await stopAdapter();
+  return EXIT.ok;
+}

@@ -1,0 +1,54 @@
+import { execFile } from 'node:child_process';
+import { mkdir, readFile, symlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { useTempDirs } from '../helpers/files.ts';
+
+const root = resolve(import.meta.dirname, '../..');
+const tempDir = useTempDirs();
+const exec = promisify(execFile);
+
+/** A project beside this one: its sdk and test helpers are this repository's. */
+async function project(): Promise<string> {
+  const dir = await tempDir(join(root, 'dist'));
+  await symlink(join(root, 'sdk'), join(dir, 'sdk'));
+  await mkdir(join(dir, 'test'));
+  await symlink(join(root, 'test/helpers'), join(dir, 'test/helpers'));
+  return dir;
+}
+
+describe('regards-worker new', () => {
+  it('scaffolds a function and a test that pass as generated, and build', async () => {
+    const dir = await project();
+    const { stdout } = await exec(process.execPath, [
+      join(root, 'cli/main.ts'),
+      'new',
+      'hello-world',
+      '--root',
+      dir,
+    ]);
+    expect(stdout).toContain(join(dir, 'functions/hello-world.ts'));
+    expect(await readFile(join(dir, 'functions/hello-world.ts'), 'utf8')).toContain("type: 'hello-world'");
+    const tests = await exec(
+      process.execPath,
+      [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--root', dir],
+      { cwd: dir },
+    );
+    expect(tests.stdout).toMatch(/Tests\s+.*2 passed/);
+    const built = await exec(process.execPath, [join(root, 'cli/main.ts'), 'build'], { cwd: dir });
+    expect(built.stdout).toContain('bundles/hello-world.mjs');
+  });
+
+  it('refuses a name that is not kebab-case, and a function that exists', async () => {
+    const dir = await project();
+    const run = (name: string) =>
+      exec(process.execPath, [join(root, 'cli/main.ts'), 'new', name, '--root', dir]).then(
+        () => 0,
+        (error: { code: number }) => error.code,
+      );
+    expect(await run('Hello_World')).toBe(64);
+    expect(await run('twice')).toBe(0);
+    expect(await run('twice')).toBe(64);
+  });
+});

@@ -1,0 +1,49 @@
+import { spawn } from 'node:child_process';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { useTempDirs } from '../helpers/files.ts';
+import { connectTestBroker, uniqueType } from './helpers/broker.ts';
+import { hostEnv, ROOT, sourceAs, waitUntil } from './helpers/host.ts';
+
+const tempDir = useTempDirs();
+const type = uniqueType('dev');
+const broker = await connectTestBroker();
+broker.forget(type);
+afterAll(() => broker.close());
+
+describe('regards-worker dev', () => {
+  it('rebuilds and restarts the adapter on a change, and keeps it running when the build fails', async () => {
+    const dir = await tempDir(join(ROOT, 'dist'));
+    await mkdir(join(dir, 'functions'));
+    const source = (await sourceAs('test/fixtures/behave.ts', type)).replace(
+      "'../../sdk/index.ts'",
+      JSON.stringify(join(ROOT, 'sdk/index.ts')),
+    );
+    const file = join(dir, 'functions', 'behave.ts');
+    await writeFile(file, source);
+    const child = spawn(process.execPath, [join(ROOT, 'cli/main.ts'), 'dev'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', ...hostEnv(join(dir, 'dist'), { WORKER_LOG_LEVEL: 'warn' }) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((done) => child.once('exit', done));
+    const count = (text: string) => output.split(text).length - 1;
+    try {
+      await waitUntil(() => count('dev: adapter started') === 1, 20_000, 'the first start');
+      await appendFile(file, '\n// a change\n');
+      await waitUntil(() => count('dev: adapter started') === 2, 20_000, 'a restart after the change');
+      expect(output).toMatch(/dev: behave\.ts changed; rebuilding/);
+      await appendFile(file, '\nexport const broken = ;\n');
+      await waitUntil(() => output.includes('the running adapter is kept'), 20_000, 'the failed build');
+      expect(output).toMatch(/functions\/behave\.ts:\d+:\d+: /);
+      expect(count('dev: adapter started')).toBe(2);
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+  });
+});
