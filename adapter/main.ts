@@ -1,6 +1,6 @@
 /**
  * `regards-worker start`: the adapter process. The only file of adapter/ that touches the process:
- * environment, signals, exit codes.
+ * environment, signals, exit codes. Also the entry of the precompiled host (dist/adapter.mjs).
  */
 import type { BundleError } from './bundles.ts';
 import { ConfigError, loadConfig, redactUrl } from './config.ts';
@@ -68,3 +68,5 @@ export async function runAdapter(env: Readonly<Record<string, string | undefined
     workerTypes: host.workers.map((worker) => worker.type),
   });
 }
+
+if (import.meta.main) await runAdapter(process.env);

@@ -172,7 +172,7 @@ async function startAdapter(prefetch: number): Promise<ChildProcess> {
   const port = await freePort();
   // The host as production runs it: precompiled (npm start).
   const flags = process.env.BENCH_ADAPTER_FLAGS?.split(' ').filter(Boolean) ?? HOST_NODE_FLAGS;
-  const child = spawn(process.execPath, [...flags, host, 'start'], {
+  const child = spawn(process.execPath, [...flags, host], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
       ...process.env,

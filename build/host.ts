@@ -1,12 +1,13 @@
 /**
- * The host, precompiled: cli/main.ts and everything of ours it imports become one JavaScript file,
- * dist/regards-worker.mjs, so that production runs without type stripping (about 30 MB less RSS).
- * Packages stay external: amqplib and OpenTelemetry load from node_modules, as they must.
+ * The adapter host, precompiled: adapter/main.ts and everything of ours it imports become one
+ * JavaScript file, dist/adapter.mjs, so that production runs without type stripping (about 30 MB
+ * less RSS). Packages stay external: amqplib and OpenTelemetry load from node_modules, as they must.
+ * Run it directly (`node build/host.ts`) to write only it, as the image's build does.
  */
 import { join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 
-export const HOST_FILE = 'regards-worker.mjs';
+export const HOST_FILE = 'adapter.mjs';
 
 /**
  * Node flags the host runs with (npm start, the benchmark, the image): a small young generation
@@ -18,7 +19,7 @@ export async function buildHost(root: string, outDir = 'dist'): Promise<string> 
   const outfile = join(resolve(root, outDir), HOST_FILE);
   await esbuild.build({
     absWorkingDir: resolve(root),
-    entryPoints: ['cli/main.ts'],
+    entryPoints: ['adapter/main.ts'],
     bundle: true,
     packages: 'external',
     platform: 'node',
@@ -30,3 +31,5 @@ export async function buildHost(root: string, outDir = 'dist'): Promise<string> 
   });
   return outfile;
 }
+
+if (import.meta.main) process.stdout.write(`wrote ${await buildHost(process.cwd())}\n`);

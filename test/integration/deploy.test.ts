@@ -1,0 +1,109 @@
+// No container engine runs here: this checks what deploy/ names and runs its commands locally.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { build } from '../../build/build.ts';
+import { buildHost } from '../../build/host.ts';
+import { AMQP_URL } from './helpers/broker.ts';
+import { ROOT, waitUntil } from './helpers/host.ts';
+
+const dockerfile = await readFile(join(ROOT, 'deploy/Dockerfile'), 'utf8');
+const compose = await readFile(join(ROOT, 'deploy/compose.yaml'), 'utf8');
+
+/** The JSON-style arrays of a file (`["a", "b"]`), which both files use for commands. */
+function arrays(text: string, prefix: string): string[][] {
+  return [...text.matchAll(new RegExp(`${prefix}\\s*(\\[[^\\]]*\\])`, 'g'))].map((m) =>
+    JSON.parse(m[1] ?? '[]'),
+  );
+}
+
+function run(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((done) => child.once('exit', done));
+  return { child, output: () => output, exited };
+}
+
+describe('deploy/Dockerfile', () => {
+  it('uses the official Node 24 base, runs as non-root with node as PID 1, and copies paths that exist', () => {
+    expect([...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1])).toEqual([
+      'node:24-bookworm-slim',
+      'node:24-bookworm-slim',
+    ]);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile).toMatch(/WORKER_BUNDLES=\/bundles/);
+    const sources = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) =>
+      (m[1] ?? '').split(' '),
+    );
+    expect(sources.length).toBeGreaterThan(3);
+    for (const source of sources) expect(existsSync(join(ROOT, source)), source).toBe(true);
+    expect(dockerfile).toContain('RUN node build/host.ts');
+  });
+
+  it('its entrypoint, run here as the image runs it, starts the adapter and drains on SIGTERM', async () => {
+    const [entrypoint] = arrays(dockerfile, 'ENTRYPOINT');
+    expect(entrypoint?.[0]).toBe('node');
+    const host = await buildHost(ROOT);
+    await build({ root: ROOT });
+    const args = (entrypoint ?? []).slice(1).map((arg) => (arg === '/app/adapter.mjs' ? host : arg));
+    const adapter = run(args, {
+      AMQP_URL,
+      WORKER_BUNDLES: join(ROOT, 'dist'),
+      WORKER_HEALTH_PORT: '0',
+      OTEL_SDK_DISABLED: 'true',
+    });
+    try {
+      await waitUntil(() => adapter.output().includes('"msg":"started"'), 20_000, 'the adapter to start');
+      const port = JSON.parse(
+        adapter
+          .output()
+          .split('\n')
+          .find((line) => line.includes('"msg":"started"')) ?? '{}',
+      ).healthPort;
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+    } finally {
+      adapter.child.kill('SIGTERM');
+    }
+    expect(await adapter.exited).toBe(0);
+  });
+});
+
+describe('deploy/compose.yaml', () => {
+  it('mounts paths that exist, the bundles read-only at /bundles, and builds the image from deploy/Dockerfile', async () => {
+    expect(compose).toContain('dockerfile: deploy/Dockerfile');
+    expect(compose).toContain('"../dist:/bundles:ro"');
+    expect(compose).toContain('read_only: true');
+    expect(compose).toContain('OTEL_EXPORTER_OTLP_ENDPOINT: http://jaeger:4318');
+    expect(compose).toMatch(/"4318:4318"/);
+    for (const [volume] of arrays(compose, 'volumes:').map((list) =>
+      list.map((v) => v.split(':')[0] ?? ''),
+    )) {
+      if (volume?.startsWith('.')) expect(existsSync(join(ROOT, 'deploy', volume)), volume).toBe(true);
+    }
+  });
+
+  it('its manager command, run here, starts the local Worker Manager with the configuration it names', async () => {
+    const [command] = arrays(compose, 'command:');
+    expect(command?.slice(0, 3)).toEqual(['node', 'cli/main.ts', 'manager']);
+    const manager = run((command ?? []).slice(1), { AMQP_URL });
+    try {
+      await waitUntil(
+        () => manager.output().includes('local Worker Manager started'),
+        20_000,
+        'the manager to start',
+      );
+      expect(manager.output()).toContain('archive-to-metadata');
+    } finally {
+      manager.child.kill('SIGINT');
+    }
+    expect(await manager.exited).toBe(0);
+  });
+});
