@@ -37,7 +37,10 @@ export async function runAdapter(env: Readonly<Record<string, string | undefined
     log.info('shutting down', { signal });
     host
       .stop()
-      .then(() => tracing.shutdown())
+      // Traces that cannot be flushed (no collector listening) are lost, not a failed shutdown.
+      .then(() =>
+        tracing.shutdown().catch((error: Error) => log.warn('traces not flushed', { error: error.message })),
+      )
       .then(
         () => process.exit(0),
         (error: Error) => {
