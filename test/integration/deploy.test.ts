@@ -58,7 +58,8 @@ describe('deploy/Dockerfile', () => {
       AMQP_URL,
       WORKER_BUNDLES: join(ROOT, 'dist'),
       WORKER_HEALTH_PORT: '0',
-      OTEL_SDK_DISABLED: 'true',
+      // Tracing on with no collector listening: still a clean drain and exit 0.
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:1',
     });
     try {
       await waitUntil(() => adapter.output().includes('"msg":"started"'), 20_000, 'the adapter to start');
