@@ -15,6 +15,17 @@ export interface RequestIdentity {
   readonly contentType: string;
 }
 
+/** The five headers that identify a request, on every message about it. */
+export function identityHeaders(request: RequestIdentity): Record<string, string> {
+  return {
+    [HEADER.tenant]: request.tenant,
+    [HEADER.requestId]: request.requestId,
+    [HEADER.owner]: request.owner,
+    [HEADER.session]: request.session,
+    [HEADER.contentType]: request.contentType,
+  };
+}
+
 /** A request to a worker type: the five headers, then the extra ones (a previous step's additionalHeaders). */
 export function encodeDispatch(
   request: RequestIdentity,
@@ -25,14 +36,7 @@ export function encodeDispatch(
   return {
     exchange: requestQueueName(workerType),
     routingKey: '#',
-    headers: {
-      [HEADER.tenant]: request.tenant,
-      [HEADER.requestId]: request.requestId,
-      [HEADER.owner]: request.owner,
-      [HEADER.session]: request.session,
-      [HEADER.contentType]: request.contentType,
-      ...extraHeaders,
-    },
+    headers: { ...identityHeaders(request), ...extraHeaders },
     body,
     contentType: JSON_CONTENT_TYPE,
     persistent: true,
@@ -54,11 +58,7 @@ export function encodeResponseEvent(request: RequestIdentity, facts: ResponseEve
     exchange: RESPONSE_EVENT_EXCHANGE,
     routingKey: '',
     headers: {
-      [HEADER.tenant]: request.tenant,
-      [HEADER.requestId]: request.requestId,
-      [HEADER.owner]: request.owner,
-      [HEADER.session]: request.session,
-      [HEADER.contentType]: request.contentType,
+      ...identityHeaders(request),
       [HEADER.workerId]: facts.workerType ?? '',
       [HEADER.converter]: 'GSON',
       [HEADER.type]: RESPONSE_EVENT_TYPE,

@@ -1,8 +1,8 @@
 /** A new processing request a worker issues to the Worker Manager (the RequestEvent exchange). */
 
-import type { RequestIdentity } from './manager-side.ts';
+import { identityHeaders, type RequestIdentity } from './manager-side.ts';
 import type { OutgoingMessage } from './message.ts';
-import { HEADER, REQUEST_EVENT_EXCHANGE } from './names.ts';
+import { REQUEST_EVENT_EXCHANGE } from './names.ts';
 import type { DecodedRequest } from './request.ts';
 
 export interface NewRequest {
@@ -38,14 +38,7 @@ export function encodeRequestEvent(
   return {
     exchange: REQUEST_EVENT_EXCHANGE,
     routingKey: '',
-    headers: {
-      ...extraHeaders,
-      [HEADER.tenant]: request.tenant,
-      [HEADER.requestId]: request.requestId,
-      [HEADER.owner]: request.owner,
-      [HEADER.session]: request.session,
-      [HEADER.contentType]: request.contentType,
-    },
+    headers: { ...extraHeaders, ...identityHeaders(request) },
     body,
     contentType: 'application/json',
     persistent: true,
