@@ -54,6 +54,7 @@ export async function runAdapter(env: Readonly<Record<string, string | undefined
 
   log.info('starting', {
     amqpUrl: redactUrl(config.amqpUrl),
+    tracing: tracing.endpoint ?? 'off (set OTEL_EXPORTER_OTLP_ENDPOINT to export traces)',
     bundles: config.bundles,
     instanceId: config.instanceId,
     tenant: config.tenant,

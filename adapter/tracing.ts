@@ -19,36 +19,42 @@ import { type Delivery, type Ending, headerString, type OutgoingMessage } from '
 import { SDK_VERSION } from '../sdk/index.ts';
 
 export interface Tracing {
+  /** Where spans go, or undefined when tracing is off. */
+  readonly endpoint: string | undefined;
   /** Flushes what is buffered and stops exporting. */
   shutdown(): Promise<void>;
 }
 
 /**
- * Starts the SDK unless OTEL_SDK_DISABLED is true. Call it before amqplib is loaded. The endpoint,
- * service name and sampler come from OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, OTEL_TRACES_SAMPLER...
+ * Starts the SDK when an OTLP endpoint is configured (OTEL_EXPORTER_OTLP_ENDPOINT or
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) and OTEL_SDK_DISABLED is not true; otherwise tracing is off and
+ * costs nothing (no exports attempted to an address nobody set). The service name, sampler and the
+ * other OTEL_* variables are the SDK's own. Call it before amqplib is loaded.
  */
 export async function startTracing(
   env: Readonly<Record<string, string | undefined>>,
   defaultServiceName: string,
 ): Promise<Tracing> {
-  if (env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return { shutdown: async () => undefined };
-  const [{ NodeSDK }, { OTLPTraceExporter }] = await Promise.all([
-    import('@opentelemetry/sdk-node'),
-    import('@opentelemetry/exporter-trace-otlp-http'),
-  ]);
-  // The endpoint is read from `env` (the exporter alone would read the process's environment).
   const endpoint =
     env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
     (env.OTEL_EXPORTER_OTLP_ENDPOINT
       ? `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, '')}/v1/traces`
       : undefined);
+  if (endpoint === undefined || env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') {
+    return { endpoint: undefined, shutdown: async () => undefined };
+  }
+  const [{ NodeSDK }, { OTLPTraceExporter }] = await Promise.all([
+    import('@opentelemetry/sdk-node'),
+    import('@opentelemetry/exporter-trace-otlp-http'),
+  ]);
   const sdk = new NodeSDK({
     ...(env.OTEL_SERVICE_NAME ? {} : { serviceName: defaultServiceName }),
-    traceExporter: new OTLPTraceExporter(endpoint === undefined ? {} : { url: endpoint }),
+    // The endpoint is read from `env` (the exporter alone would read the process's environment).
+    traceExporter: new OTLPTraceExporter({ url: endpoint }),
     instrumentations: [],
   });
   sdk.start();
-  return { shutdown: () => sdk.shutdown() };
+  return { endpoint, shutdown: () => sdk.shutdown() };
 }
 
 const tracer = () => trace.getTracer('regards-worker', SDK_VERSION);

@@ -11,6 +11,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import * as amqp from 'amqplib';
@@ -54,23 +55,45 @@ const run = randomUUID().slice(0, 8);
 const echoType = `bench-echo-${run}`;
 const rawType = `bench-raw-${run}`;
 const project = await benchProject();
+// A collector that takes OTLP exports and discards them: the traced adapter's exports cost what they cost.
+const collector = createHttpServer((request, response) => {
+  request.resume();
+  request.on('end', () => response.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+});
+await new Promise<void>((done) => collector.listen(0, '127.0.0.1', done));
+const collectorAddress = collector.address();
+const collectorUrl = `http://127.0.0.1:${typeof collectorAddress === 'object' && collectorAddress ? collectorAddress.port : 0}`;
+const TRACING = process.env.BENCH_TRACING !== '0';
 const host = await buildHost(ROOT);
 const created: string[] = [requestQueueName(echoType), requestQueueName(rawType)];
 
 try {
-  const results: { prefetch: number; raw: Figures; adapter: Figures }[] = [];
+  const results: Result[] = [];
   for (const prefetch of PREFETCHES) {
     const raw: Figures[] = [];
     const adapter: Figures[] = [];
+    const traced: Figures[] = [];
     for (let round = 0; round < ROUNDS; round += 1) {
-      // Alternate the order so that drift on a shared machine falls on both.
-      const order = round % 2 === 0 ? ['raw', 'adapter'] : ['adapter', 'raw'];
-      for (const kind of order) {
+      // Alternate the order so that drift on a shared machine falls on all.
+      const kinds = TRACING ? ['raw', 'adapter', 'traced'] : ['raw', 'adapter'];
+      for (const kind of round % 2 === 0 ? kinds : kinds.reverse()) {
         if (kind === 'raw') raw.push(await phase(rawType, prefetch, startRaw));
-        else adapter.push(await phase(echoType, prefetch, startAdapter));
+        else if (kind === 'adapter')
+          adapter.push(await phase(echoType, prefetch, (p) => startAdapter(p, {})));
+        else
+          traced.push(
+            await phase(echoType, prefetch, (p) =>
+              startAdapter(p, { OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl }),
+            ),
+          );
       }
     }
-    results.push({ prefetch, raw: mean(raw), adapter: mean(adapter) });
+    results.push({
+      prefetch,
+      raw: mean(raw),
+      adapter: mean(adapter),
+      ...(TRACING ? { traced: mean(traced) } : {}),
+    });
   }
   print(results);
 } finally {
@@ -81,6 +104,7 @@ try {
     await cleanup.deleteExchange(name).catch(() => undefined);
   }
   await connection.close();
+  collector.close();
   await rm(project, { recursive: true, force: true });
 }
 
@@ -168,7 +192,7 @@ async function startRaw(prefetch: number): Promise<ChildProcess> {
   return child;
 }
 
-async function startAdapter(prefetch: number): Promise<ChildProcess> {
+async function startAdapter(prefetch: number, extraEnv: Record<string, string>): Promise<ChildProcess> {
   const port = await freePort();
   // The host as production runs it: precompiled (npm start).
   const flags = process.env.BENCH_ADAPTER_FLAGS?.split(' ').filter(Boolean) ?? HOST_NODE_FLAGS;
@@ -180,6 +204,7 @@ async function startAdapter(prefetch: number): Promise<ChildProcess> {
       WORKER_BUNDLES: join(project, 'dist'),
       WORKER_PREFETCH: String(prefetch),
       WORKER_HEALTH_PORT: String(port),
+      ...extraEnv,
     },
   });
   const deadline = Date.now() + 30_000;
@@ -252,21 +277,26 @@ function freePort(): Promise<number> {
   });
 }
 
-function print(results: readonly { prefetch: number; raw: Figures; adapter: Figures }[]): void {
+interface Result {
+  prefetch: number;
+  raw: Figures;
+  adapter: Figures;
+  traced?: Figures;
+}
+
+function print(results: readonly Result[]): void {
   const f = (n: number, digits = 0) => n.toFixed(digits);
+  const row = (prefetch: number, name: string, x: Figures, raw?: Figures) =>
+    `${f(prefetch).padStart(8)} | ${name.padEnd(15)} | ${f(x.perSecond).padStart(7)} | ${f(x.p50, 2).padStart(6)} | ${f(x.p99, 2).padStart(6)} | ${f(x.cpuMicrosPerMessage).padStart(10)} | ${f(x.rssMB, 1).padStart(6)} |${raw ? ` ${f(x.perSecond / raw.perSecond, 2)}` : ''}`;
   const lines = [
     `broker ${AMQP_URL.replace(/\/\/[^@]*@/, '//')}, ${ROUNDS} round(s) per cell, ${WARMUP} warm-up messages per phase`,
     '',
-    'prefetch | worker  |   msg/s | p50 ms | p99 ms | CPU µs/msg | RSS MB | adapter/raw msg/s',
-    '-------- | ------- | ------- | ------ | ------ | ---------- | ------ | -----------------',
+    'prefetch | worker          |   msg/s | p50 ms | p99 ms | CPU µs/msg | RSS MB | msg/s vs raw',
+    '-------- | --------------- | ------- | ------ | ------ | ---------- | ------ | ------------',
   ];
-  for (const { prefetch, raw, adapter } of results) {
-    lines.push(
-      `${f(prefetch).padStart(8)} | raw     | ${f(raw.perSecond).padStart(7)} | ${f(raw.p50, 2).padStart(6)} | ${f(raw.p99, 2).padStart(6)} | ${f(raw.cpuMicrosPerMessage).padStart(10)} | ${f(raw.rssMB, 1).padStart(6)} |`,
-    );
-    lines.push(
-      `${f(prefetch).padStart(8)} | adapter | ${f(adapter.perSecond).padStart(7)} | ${f(adapter.p50, 2).padStart(6)} | ${f(adapter.p99, 2).padStart(6)} | ${f(adapter.cpuMicrosPerMessage).padStart(10)} | ${f(adapter.rssMB, 1).padStart(6)} | ${f(adapter.perSecond / raw.perSecond, 2)}`,
-    );
+  for (const { prefetch, raw, adapter, traced } of results) {
+    lines.push(row(prefetch, 'raw', raw), row(prefetch, 'adapter', adapter, raw));
+    if (traced) lines.push(row(prefetch, 'adapter+tracing', traced, raw));
   }
   const worstRatio = Math.min(...results.map((r) => r.adapter.perSecond / r.raw.perSecond));
   const peakRss = Math.max(...results.map((r) => r.adapter.rssMB));
@@ -276,6 +306,9 @@ function print(results: readonly { prefetch: number; raw: Figures; adapter: Figu
   );
   lines.push(
     `         adapter RSS <= 100 MB with the example bundles loaded: ${peakRss <= 100 ? 'met' : 'NOT met'} (${f(peakRss, 1)} MB)`,
+  );
+  lines.push(
+    'adapter+tracing: the same, exporting every span (3 per message) over OTLP/HTTP to a local collector',
   );
   console.log(lines.join('\n'));
 }

@@ -51,8 +51,6 @@ export function hostEnv(bundles: string, env: Env = {}): Env {
     WORKER_RETRY_MAX_SECONDS: '0.2',
     WORKER_DRAIN_SECONDS: '5',
     WORKER_LOG_LEVEL: 'warn',
-    // No collector in most tests: tracing only where a test gives an endpoint.
-    ...(env.OTEL_EXPORTER_OTLP_ENDPOINT ? {} : { OTEL_SDK_DISABLED: 'true' }),
     ...env,
   };
 }
