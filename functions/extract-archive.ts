@@ -4,6 +4,7 @@
  * or size limits, are refused with INVALID_CONTENT naming the entry.
  */
 import { mkdir, realpath } from 'node:fs/promises';
+import { join } from 'node:path';
 import * as z from 'zod';
 import { defineWorker, error, invalid, success } from '../sdk/index.ts';
 import { ArchiveFormatError, readArchive, sniffFormat } from './lib/archive.ts';
@@ -31,6 +32,8 @@ export default defineWorker({
         maxEntries: z.number().int().positive().max(1_000_000).default(10_000),
       })
       .prefault({}),
+    /** Also issue one `product-file` request per extracted file, for extract-metadata (fan-out). */
+    metadataRequests: z.boolean().default(false),
   }),
   output: extractedFiles,
   async handler({ body }, { signal }) {
@@ -53,15 +56,17 @@ export default defineWorker({
         return invalid(`archive ${body.archive} is unreadable: ${cause.message}`);
       throw cause;
     }
-    return success({
-      content: {
-        target: body.target,
-        files: extraction.files.map((file) => ({
-          path: file.path,
-          size: file.size,
-          checksum: md5Checksum(file.md5),
-        })),
-      },
-    });
+    const files = extraction.files.map((file) => ({
+      path: file.path,
+      size: file.size,
+      checksum: md5Checksum(file.md5),
+    }));
+    const requests = body.metadataRequests
+      ? files.map((file) => ({
+          contentType: 'product-file',
+          body: { path: join(body.target, file.path), id: file.path },
+        }))
+      : [];
+    return success({ content: { target: body.target, files }, requests });
   },
 });

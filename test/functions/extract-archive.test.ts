@@ -65,6 +65,35 @@ describe('extract-archive on good archives', () => {
     });
   });
 
+  it('can fan out one product-file request per extracted file, for extract-metadata', async () => {
+    const { tgz, target } = await setup();
+    await writeTarGz(tgz, [
+      { path: 'a.geojson', data: '{}' },
+      { path: 'b.txt', data: 'b' },
+    ]);
+    const outcome = await run(extractArchive, { archive: tgz, target, metadataRequests: true });
+    if (outcome.status !== 'SUCCESS') throw new Error(outcome.status);
+    const decoded = outcome.requests.map((r) => ({
+      ...r,
+      body: JSON.parse(new TextDecoder().decode(r.body)),
+    }));
+    expect(decoded).toEqual([
+      {
+        contentType: 'product-file',
+        body: { path: join(target, 'a.geojson'), id: 'a.geojson' },
+        owner: undefined,
+        session: undefined,
+      },
+      {
+        contentType: 'product-file',
+        body: { path: join(target, 'b.txt'), id: 'b.txt' },
+        owner: undefined,
+        session: undefined,
+      },
+    ]);
+    expect((await run(extractArchive, { archive: tgz, target })).status === 'SUCCESS').toBe(true);
+  });
+
   it('extracts again over a previous extraction (a redelivered request)', async () => {
     const { tgz, target } = await setup();
     await writeTarGz(tgz, [{ path: 'a.txt', data: 'one' }]);

@@ -29,13 +29,14 @@ let adapter: ChildHost;
 let events: Observer;
 let outcome: Awaited<ReturnType<typeof eventsUntil>>;
 let adapterExit: number | null;
+let bundles: string;
 
 beforeAll(async () => {
   broker = await connectTestBroker();
   broker.forget(archiveType);
   broker.forget(metadataType);
   receiver = await startTraceReceiver();
-  const bundles = await buildProject({
+  bundles = await buildProject({
     'extract-archive.ts': await sourceAs('functions/extract-archive.ts', archiveType),
     'extract-metadata.ts': await sourceAs('functions/extract-metadata.ts', metadataType),
   });
@@ -55,7 +56,7 @@ beforeAll(async () => {
         key: 'fr.cnes.regards.modules.workermanager.dto.WorkerConfigDto',
         value: {
           workerType: metadataType,
-          contentTypeInputs: ['extracted-files'],
+          contentTypeInputs: ['extracted-files', 'product-file'],
           contentTypeOutput: 'geojson-update',
         },
       },
@@ -195,5 +196,37 @@ describe('one trace for the whole chain', () => {
     });
     const handle = receiver.spans.find((s) => s.name === `handle ${archiveType}`);
     expect(handle).toMatchObject({ kind: SPAN_KIND.internal, parentSpanId: first?.spanId });
+  });
+});
+
+describe('a function issuing new requests', () => {
+  it('extract-archive fans out one product-file request per file, which the manager dispatches to extract-metadata', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'regards-worker-fanout-'));
+    const archive = join(dir, 'two.tar.gz');
+    await writeTarGz(archive, [
+      { path: 'a.txt', data: 'a' },
+      { path: 'b.txt', data: 'b' },
+    ]);
+    const fanOut = `${archiveType}-fan-out`;
+    const host = spawnHost(bundles);
+    await waitUntil(() => host.output().includes('"msg":"started"'), 20_000, 'the adapter to start');
+    try {
+      const body = { archive, target: join(dir, 'out'), metadataRequests: true };
+      await submit(broker, { requestId: fanOut, contentType: 'archive', body });
+      expect((await eventsUntil(events, fanOut, ['SUCCESS'])).last?.state).toBe('SUCCESS');
+      for (const [n, name] of [
+        [1, 'a.txt'],
+        [2, 'b.txt'],
+      ] as const) {
+        const child = await eventsUntil(events, `${fanOut}-${n}`, ['SUCCESS', 'ERROR', 'INVALID_CONTENT']);
+        expect(child.states).toEqual(['GRANTED', 'SUCCESS']);
+        expect(child.messages.at(-1)?.headers['regards.worker_id']).toBe(metadataType);
+        const feature = JSON.parse(Buffer.from(child.last?.content ?? '', 'base64').toString());
+        expect(feature).toMatchObject({ id: name, type: 'Feature' });
+      }
+    } finally {
+      host.process.kill('SIGTERM');
+      await host.exited;
+    }
   });
 });
