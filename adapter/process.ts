@@ -13,7 +13,8 @@ import {
   type RetryPolicy,
   settle,
 } from '../protocol/index.ts';
-import type { EncodedRequest, Logger, Outcome, WorkerDefinition } from '../sdk/index.ts';
+import type { EncodedRequest, Outcome, WorkerDefinition } from '../sdk/index.ts';
+import type { HostLogger } from './log.ts';
 import { inHandlerSpan } from './tracing.ts';
 
 export interface ProcessOptions {
@@ -21,7 +22,8 @@ export interface ProcessOptions {
   readonly policy: RetryPolicy;
   /** Aborted when the host gives up on in-flight work (end of drain); handlers see it through ctx.signal. */
   readonly stop?: AbortSignal;
-  readonly log: Logger;
+  /** The handler's ctx.log is a child of it carrying the request id and attempt. */
+  readonly log: HostLogger;
   /** Publishes a RUNNING response for this request. */
   readonly progress: (request: DecodedRequest, message: string) => Promise<void>;
 }
@@ -79,7 +81,7 @@ async function run(worker: WorkerDefinition, request: DecodedRequest, options: P
   try {
     const ctx = {
       signal: controller.signal,
-      log: options.log,
+      log: options.log.child({ requestId: request.requestId, attempt: request.attempt }),
       progress: (message: string) => options.progress(request, String(message)),
     };
     const running = inHandlerSpan(worker.type, request.attempt, () => worker.run(request, ctx));

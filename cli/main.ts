@@ -34,30 +34,27 @@ const COMMANDS: Record<string, Command> = {
   send: sendCommand,
 };
 
-const interrupted = new AbortController();
-const io: Io = {
-  cwd: process.cwd(),
-  env: process.env,
-  out: (text) => process.stdout.write(text),
-  err: (text) => process.stderr.write(text),
-  signal: interrupted.signal,
-};
-
-const [name, ...args] = process.argv.slice(2);
-if (name === 'start') await runAdapter(process.env);
-const command = name === undefined ? undefined : COMMANDS[name];
-if (name === 'start') {
-  // runs until a signal
-} else if (command === undefined) {
-  io.err(USAGE);
-  process.exitCode = name === undefined || name === 'help' || name === '--help' ? EXIT.ok : EXIT.usage;
-} else {
+async function runCommand(name: string | undefined, args: readonly string[]): Promise<void> {
+  const command = name === undefined ? undefined : COMMANDS[name];
+  if (command === undefined) {
+    process.stderr.write(USAGE);
+    process.exitCode = name === undefined || name === 'help' || name === '--help' ? EXIT.ok : EXIT.usage;
+    return;
+  }
+  const interrupted = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       if (interrupted.signal.aborted) process.exit(130);
       interrupted.abort();
     });
   }
+  const io: Io = {
+    cwd: process.cwd(),
+    env: process.env,
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+    signal: interrupted.signal,
+  };
   try {
     process.exitCode = await command(args, io);
   } catch (cause) {
@@ -67,3 +64,8 @@ if (name === 'start') {
     process.exitCode = usage ? EXIT.usage : EXIT.failed;
   }
 }
+
+const [name, ...args] = process.argv.slice(2);
+// The adapter handles its own signals and exit codes, and runs until one.
+if (name === 'start') await runAdapter(process.env);
+else await runCommand(name, args);

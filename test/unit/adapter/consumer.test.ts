@@ -70,6 +70,27 @@ describe('carrying a decision out, in order', () => {
     ]);
   });
 
+  it('gives the handler a logger whose lines carry the request id and attempt', async () => {
+    const lines: string[] = [];
+    const logging = defineWorker({
+      type: 'unit',
+      accepts: ['x'],
+      input: z.unknown(),
+      handler: (_, ctx) => {
+        ctx.log.info('working', { step: 1 });
+        return success();
+      },
+    });
+    const { port } = recordingPort();
+    const log = createLogger('info', (line) => lines.push(line));
+    await handleDelivery({ ...worker, definition: logging }, delivery('ok'), port, {
+      log,
+      stop: new AbortController().signal,
+    });
+    const working = lines.map((line) => JSON.parse(line)).find((entry) => entry.msg === 'working');
+    expect(working).toMatchObject({ workerType: 'unit', requestId: 'R', attempt: 1, step: 1 });
+  });
+
   it('publishes RUNNING for progress before the final response', async () => {
     const { port, published } = recordingPort();
     await handleDelivery(worker, delivery('progress'), port, deps());
