@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { build } from '../../build/build.ts';
-import { buildHost } from '../../build/host.ts';
+import { buildHost, HOST_NODE_FLAGS } from '../../build/host.ts';
 import { AMQP_URL } from './helpers/broker.ts';
 import { ROOT, waitUntil } from './helpers/host.ts';
 
@@ -51,6 +51,10 @@ describe('deploy/Dockerfile', () => {
   it('its entrypoint, run here as the image runs it, starts the adapter and drains on SIGTERM', async () => {
     const [entrypoint] = arrays(dockerfile, 'ENTRYPOINT');
     expect(entrypoint?.[0]).toBe('node');
+    // The host's Node flags, said in three places, are the same in all three.
+    expect(entrypoint?.slice(1, -1)).toEqual(HOST_NODE_FLAGS);
+    const scripts = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')).scripts;
+    expect(scripts.start).toBe(`node ${HOST_NODE_FLAGS.join(' ')} dist/adapter.mjs`);
     const host = await buildHost(ROOT);
     await build({ root: ROOT });
     const args = (entrypoint ?? []).slice(1).map((arg) => (arg === '/app/adapter.mjs' ? host : arg));
