@@ -16,9 +16,9 @@ import { inRequesterSpan, startTracing } from '../adapter/tracing.ts';
 import { build } from '../build/build.ts';
 import { parseManagerConfig } from '../manager/config.ts';
 import { startLocalManager } from '../manager/manager.ts';
+import type { ResponseEvent } from '../manager/requester.ts';
 import { connectRequester, type Requester } from '../manager/requester.ts';
 import { EXIT, type Io } from './io.ts';
-import { formatEvent } from './send-command.ts';
 import { formatTrace, SPAN_KIND, startTraceReceiver, type TraceReceiver } from './trace-receiver.ts';
 
 const WORKFLOW = 'archive-to-metadata';
@@ -87,7 +87,7 @@ export async function demoCommand(_args: readonly string[], io: Io): Promise<num
         {
           extraHeaders: traceHeaders,
           timeoutMs: 60_000,
-          onEvent: (event) => io.out(`ResponseEvent ${formatEvent(event, 2)}\n`),
+          onEvent: (event) => io.out(describeEvent(event)),
         },
       ),
     );
@@ -121,6 +121,19 @@ export async function demoCommand(_args: readonly string[], io: Io): Promise<num
     await tracing.shutdown().catch(() => undefined);
     await receiver?.close();
   }
+}
+
+/** One line per ResponseEvent; a SUCCESS's GeoJSON content follows, one line per feature. */
+function describeEvent(event: ResponseEvent): string {
+  const worker = String(event.headers['regards.worker_id'] ?? '');
+  const line = `ResponseEvent ${event.state.padEnd(8)} worker ${worker}${event.messages.length > 0 ? `: ${event.messages.join('; ')}` : ''}\n`;
+  if (event.content === undefined) return line;
+  const content = JSON.parse(Buffer.from(event.content, 'base64').toString('utf8')) as {
+    type?: string;
+    features?: unknown[];
+  };
+  const features = content.features ?? [content];
+  return `${line}  content: ${content.type} of ${features.length} features\n${features.map((f) => `    ${JSON.stringify(f)}\n`).join('')}`;
 }
 
 /** A .tar.gz of three products: two GeoJSON granules and a text note. */

@@ -51,8 +51,8 @@ export async function sendCommand(args: readonly string[], io: Io): Promise<numb
   }
 }
 
-/** One ResponseEvent as JSON (indented by `indent` spaces, or on one line), its content decoded beside it. */
-export function formatEvent(event: ResponseEvent, indent?: number): string {
+/** One ResponseEvent as one line of JSON, its content decoded beside it. */
+function formatEvent(event: ResponseEvent): string {
   const shown: Record<string, unknown> = {
     state: event.state,
     workerType: event.headers['regards.worker_id'],
@@ -66,5 +66,5 @@ export function formatEvent(event: ResponseEvent, indent?: number): string {
       shown.decodedContent = text;
     }
   }
-  return JSON.stringify(shown, null, indent);
+  return JSON.stringify(shown);
 }

@@ -27,8 +27,12 @@ describe('npm run demo', () => {
   it('runs the two-step workflow, prints each ResponseEvent and the chain’s trace as a tree, exits 0', async () => {
     const { code, stdout } = await demo();
     expect(code).toBe(0);
-    expect(stdout.match(/^ResponseEvent \{/gm)).toHaveLength(3);
-    expect(stdout).toMatch(/"state": "SUCCESS"/);
+    expect(stdout.match(/^ResponseEvent /gm)).toHaveLength(3);
+    expect(stdout).toMatch(/^ResponseEvent SUCCESS +worker extract-metadata$/m);
+    expect(stdout).toMatch(/^ {2}content: FeatureCollection of 3 features$/m);
+    expect(stdout).toMatch(
+      /^ {4}\{"type":"Feature","id":"products\/granule-1\.geojson".*"bbox":\[1\.2,43\.5,2\.2,44\.5\]/m,
+    );
     expect(stdout).toMatch(/^trace [0-9a-f]{32}$/m);
     expect(stdout).toMatch(/^submit archive-to-metadata \(producer/m);
     expect(stdout).toMatch(/^ {2}process regards\.worker\.extract-archive\.request \(consumer, [\d.]+ ms/m);
