@@ -6,20 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import type * as amqp from 'amqplib';
 import {
-  DEAD_LETTER_EXCHANGE,
-  DEAD_LETTER_QUEUE,
-  DEAD_LETTER_QUEUE_ARGUMENTS,
   type Delivery,
   deliveryOf,
-  HEARTBEAT_EXCHANGE,
-  javaTypedArguments,
   type OutgoingMessage,
-  REQUEST_BINDING_KEY,
-  REQUEST_QUEUE_ARGUMENTS,
-  RESPONSE_EXCHANGE,
-  requestQueueName,
-  retryQueueArguments,
-  retryQueueName,
+  type Topology,
+  workerTopology,
 } from '../protocol/index.ts';
 import type { HostLogger } from './log.ts';
 
@@ -117,32 +108,7 @@ function session(model: amqp.ChannelModel, log: HostLogger): Session {
     async declareTopology(types) {
       const channel = await model.createChannel();
       channel.on('error', () => undefined); // a refused declaration rejects the call below
-      await channel.assertExchange(RESPONSE_EXCHANGE, 'topic', { durable: true });
-      await channel.assertExchange(HEARTBEAT_EXCHANGE, 'topic', { durable: true });
-      await channel.assertExchange(DEAD_LETTER_EXCHANGE, 'topic', { durable: true });
-      await channel.assertExchange(DEAD_LETTER_QUEUE, 'fanout', { durable: true });
-      await channel.assertQueue(DEAD_LETTER_QUEUE, {
-        durable: true,
-        arguments: javaTypedArguments(DEAD_LETTER_QUEUE_ARGUMENTS),
-      });
-      // The manager never makes this binding: without it, a rejected request is dropped.
-      await channel.bindQueue(DEAD_LETTER_QUEUE, DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE);
-      await channel.bindQueue(DEAD_LETTER_QUEUE, DEAD_LETTER_QUEUE, '');
-      for (const type of types) {
-        const queue = requestQueueName(type);
-        await channel.assertExchange(queue, 'topic', { durable: true });
-        await channel.assertQueue(queue, {
-          durable: true,
-          exclusive: false,
-          autoDelete: false,
-          arguments: javaTypedArguments(REQUEST_QUEUE_ARGUMENTS),
-        });
-        await channel.bindQueue(queue, queue, REQUEST_BINDING_KEY);
-        await channel.assertQueue(retryQueueName(type), {
-          durable: true,
-          arguments: retryQueueArguments(type),
-        });
-      }
+      await declare(channel, workerTopology(types));
       await channel.close();
     },
 
@@ -183,6 +149,22 @@ function session(model: amqp.ChannelModel, log: HostLogger): Session {
       };
     },
   };
+}
+
+/** Declares exchanges, then durable queues, then bindings. */
+async function declare(channel: amqp.Channel, topology: Topology): Promise<void> {
+  for (const exchange of topology.exchanges)
+    await channel.assertExchange(exchange.name, exchange.type, { durable: true });
+  for (const queue of topology.queues) {
+    await channel.assertQueue(queue.name, {
+      durable: true,
+      exclusive: false,
+      autoDelete: false,
+      arguments: queue.arguments,
+    });
+  }
+  for (const binding of topology.bindings)
+    await channel.bindQueue(binding.queue, binding.exchange, binding.key);
 }
 
 function deliveryPort(

@@ -6,19 +6,17 @@
 import { randomUUID } from 'node:crypto';
 import * as amqp from 'amqplib';
 import {
-  DEAD_LETTER_EXCHANGE,
   DEAD_LETTER_QUEUE,
-  DEAD_LETTER_QUEUE_ARGUMENTS,
   type Delivery,
   deliveryOf,
   HEARTBEAT_EXCHANGE,
-  javaTypedArguments,
+  managerTopology,
   type OutgoingMessage,
   REQUEST_EVENT_EXCHANGE,
-  REQUEST_QUEUE_ARGUMENTS,
   RESPONSE_EVENT_EXCHANGE,
   RESPONSE_EXCHANGE,
-  requestQueueName,
+  requestTopology,
+  type Topology,
 } from '../protocol/index.ts';
 import type { Logger } from '../sdk/index.ts';
 import type { ManagerConfig } from './config.ts';
@@ -44,30 +42,14 @@ export async function startLocalManager(options: {
   );
   const channel = await connection.createConfirmChannel();
   channel.on('error', (error: Error) => log.warn('local manager channel error', { error: error.message }));
-  await channel.assertExchange(REQUEST_EVENT_EXCHANGE, 'fanout', { durable: true });
-  await channel.assertExchange(RESPONSE_EVENT_EXCHANGE, 'fanout', { durable: true });
-  await channel.assertExchange(RESPONSE_EXCHANGE, 'topic', { durable: true });
-  await channel.assertExchange(HEARTBEAT_EXCHANGE, 'topic', { durable: true });
-  await channel.assertExchange(DEAD_LETTER_EXCHANGE, 'topic', { durable: true });
-  await channel.assertExchange(DEAD_LETTER_QUEUE, 'fanout', { durable: true });
-  await channel.assertQueue(DEAD_LETTER_QUEUE, {
-    durable: true,
-    arguments: javaTypedArguments(DEAD_LETTER_QUEUE_ARGUMENTS),
-  });
-  await channel.bindQueue(DEAD_LETTER_QUEUE, DEAD_LETTER_QUEUE, '');
+  await declare(channel, managerTopology());
 
   const declared = new Set<string>();
   const apply = async (effects: readonly Effect[]) => {
     for (const effect of effects) {
       if (effect.kind === 'declare') {
         if (declared.has(effect.workerType)) continue;
-        const queue = requestQueueName(effect.workerType);
-        await channel.assertExchange(queue, 'topic', { durable: true });
-        await channel.assertQueue(queue, {
-          durable: true,
-          arguments: javaTypedArguments(REQUEST_QUEUE_ARGUMENTS),
-        });
-        await channel.bindQueue(queue, queue, '#');
+        await declare(channel, requestTopology(effect.workerType));
         declared.add(effect.workerType);
       } else {
         await publish(channel, effect.message);
@@ -142,6 +124,14 @@ export async function startLocalManager(options: {
       await connection.close().catch(() => undefined);
     },
   };
+}
+
+async function declare(channel: amqp.Channel, topology: Topology): Promise<void> {
+  for (const { name, type } of topology.exchanges)
+    await channel.assertExchange(name, type, { durable: true });
+  for (const { name, arguments: args } of topology.queues)
+    await channel.assertQueue(name, { durable: true, arguments: args });
+  for (const { queue, exchange, key } of topology.bindings) await channel.bindQueue(queue, exchange, key);
 }
 
 function publish(channel: amqp.ConfirmChannel, message: OutgoingMessage): Promise<void> {

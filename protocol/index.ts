@@ -7,3 +7,4 @@ export * from './request.ts';
 export * from './request-event.ts';
 export * from './response.ts';
 export * from './settle.ts';
+export * from './topology.ts';

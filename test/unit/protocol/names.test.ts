@@ -12,6 +12,7 @@ import {
   requestQueueName,
   retryQueueArguments,
   retryQueueName,
+  workerTopology,
 } from '../../../protocol/index.ts';
 
 describe('protocol names, character for character', () => {
@@ -62,5 +63,32 @@ describe('protocol names, character for character', () => {
       originalExchange: 'x-original-exchange',
       originalRoutingKey: 'x-original-routingKey',
     });
+  });
+});
+
+describe('the topology as data', () => {
+  it('binds the DLX and the manager’s entry exchange to the DLQ, and types the priority as Java does', () => {
+    const topology = workerTopology(['Extract']);
+    expect(topology.bindings).toEqual(
+      expect.arrayContaining([
+        {
+          queue: 'regards.worker.manager.request.dlq',
+          exchange: 'regards.DLX',
+          key: 'regards.worker.manager.request.dlq',
+        },
+        {
+          queue: 'regards.worker.manager.request.dlq',
+          exchange: 'regards.worker.manager.request.dlq',
+          key: '',
+        },
+        { queue: 'regards.worker.extract.request', exchange: 'regards.worker.extract.request', key: '#' },
+      ]),
+    );
+    expect(topology.queues.find((q) => q.name === 'regards.worker.extract.request')?.arguments).toEqual({
+      'x-max-priority': { '!': 'int', value: 255 },
+      'x-dead-letter-exchange': 'regards.DLX',
+      'x-dead-letter-routing-key': 'regards.worker.manager.request.dlq',
+    });
+    expect(topology.queues.map((q) => q.name)).toContain('regards.worker.extract.request.retry');
   });
 });
