@@ -46,9 +46,9 @@ export async function devCommand(_args: readonly string[], io: Io): Promise<numb
     io.out(`dev: adapter started (pid ${adapter.pid})\n`);
   };
 
-  await rebuild();
+  // Watch first, then build: a change saved during the first build is seen and rebuilt after it.
   let timer: NodeJS.Timeout | undefined;
-  let building = Promise.resolve();
+  let building: Promise<void> = Promise.resolve();
   const watcher = watch(functions, { recursive: true }, (_event, file) => {
     clearTimeout(timer);
     timer = setTimeout(() => {
@@ -56,6 +56,9 @@ export async function devCommand(_args: readonly string[], io: Io): Promise<numb
       building = building.then(rebuild, rebuild);
     }, DEBOUNCE_MS);
   });
+  io.out(`dev: watching ${functions}\n`);
+  building = rebuild();
+  await building;
   await new Promise((done) => io.signal.addEventListener('abort', done, { once: true }));
   watcher.close();
   clearTimeout(timer);
