@@ -24,11 +24,14 @@ export interface Publisher {
   publish(message: Outgoing, options?: { mandatory?: boolean }): Promise<void>;
 }
 
-/** What a consumer may do with one delivery: publish on its channel, then ack, or hand it back. */
+/** What a consumer may do with one delivery: publish on its channel, then ack it, or reject it. */
 export interface DeliveryPort extends Publisher {
   ack(): void;
-  /** Back to the queue: RabbitMQ redelivers it (flagged redelivered). */
-  requeue(): void;
+  /**
+   * The last resort when no copy of it can be published: nack without requeue, so that RabbitMQ
+   * dead-letters it, untouched, through the request queue's `regards.DLX` into the DLQ.
+   */
+  reject(): void;
 }
 
 export interface ConsumerHandle {
@@ -38,7 +41,11 @@ export interface ConsumerHandle {
 }
 
 export class PublishError extends Error {
-  readonly code: 'NOT_CONFIRMED' | 'UNROUTABLE' | 'CHANNEL_CLOSED';
+  /**
+   * REFUSED: the client could not encode the message (a headers table or a short string too large);
+   * publishing it again would fail the same way. CHANNEL_CLOSED: nothing can be settled on the channel.
+   */
+  readonly code: 'NOT_CONFIRMED' | 'UNROUTABLE' | 'CHANNEL_CLOSED' | 'REFUSED';
   constructor(code: PublishError['code'], message: string) {
     super(message);
     this.code = code;
@@ -65,6 +72,8 @@ export interface BrokerOptions {
   readonly onDisconnect: (error: Error) => void;
   /** Retries before the first connection succeeds (default: forever). */
   readonly initialMaxRetries?: number;
+  /** The longest wait between two attempts to reach the broker. */
+  readonly reconnectMaxMs: number;
 }
 
 export interface Broker {
@@ -79,8 +88,8 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
     noDelay: true,
     clientProperties: { connection_name: 'regards-worker' },
     recovery: {
-      initialDelay: 500,
-      maxDelay: 15_000,
+      initialDelay: Math.min(500, options.reconnectMaxMs),
+      maxDelay: options.reconnectMaxMs,
       ...(options.initialMaxRetries === undefined ? {} : { initialMaxRetries: options.initialMaxRetries }),
       waitForConnect: false,
       setup: async (model: amqp.ChannelModel) => {
@@ -184,7 +193,7 @@ function deliveryPort(
   return {
     publish: publisher.publish,
     ack: () => once(() => channel.ack(message)),
-    requeue: () => once(() => channel.nack(message, false, true)),
+    reject: () => once(() => channel.nack(message, false, false)),
   };
 }
 
@@ -238,7 +247,10 @@ function confirmedPublisher(channel: amqp.ConfirmChannel): Publisher {
             },
           );
         } catch (error) {
-          reject(new PublishError('CHANNEL_CLOSED', (error as Error).message));
+          // The client checks sizes and types before writing anything: the channel is still usable.
+          const refused = error instanceof RangeError || error instanceof TypeError;
+          const code = refused ? 'REFUSED' : 'CHANNEL_CLOSED';
+          reject(new PublishError(code, `${message.exchange || '(default)'}: ${(error as Error).message}`));
         }
       });
     },

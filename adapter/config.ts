@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import * as z from 'zod';
+import { DEFAULT_LIMITS, type Limits } from '../protocol/index.ts';
 
 export const DEFAULTS = Object.freeze({
   AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
@@ -19,6 +20,9 @@ export const DEFAULTS = Object.freeze({
   WORKER_RETRY_BASE_SECONDS: 1,
   WORKER_RETRY_MAX_SECONDS: 60,
   WORKER_LOG_LEVEL: 'info',
+  WORKER_MAX_BODY_BYTES: DEFAULT_LIMITS.maxBodyBytes,
+  WORKER_MAX_MESSAGE_BYTES: DEFAULT_LIMITS.maxMessageBytes,
+  WORKER_RECONNECT_MAX_SECONDS: 5,
 });
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -46,6 +50,10 @@ const schema = z.strictObject({
   WORKER_RETRY_BASE_SECONDS: seconds(0.001, 3600).default(DEFAULTS.WORKER_RETRY_BASE_SECONDS),
   WORKER_RETRY_MAX_SECONDS: seconds(0.001, 86400).default(DEFAULTS.WORKER_RETRY_MAX_SECONDS),
   WORKER_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  WORKER_MAX_BODY_BYTES: integer(1, 512 * 1024 * 1024).default(DEFAULTS.WORKER_MAX_BODY_BYTES),
+  // RabbitMQ caps max_message_size at 512 MiB.
+  WORKER_MAX_MESSAGE_BYTES: integer(64 * 1024, 512 * 1024 * 1024).default(DEFAULTS.WORKER_MAX_MESSAGE_BYTES),
+  WORKER_RECONNECT_MAX_SECONDS: seconds(0.1, 300).default(DEFAULTS.WORKER_RECONNECT_MAX_SECONDS),
 });
 
 export const CONFIG_VARIABLES = Object.freeze(Object.keys(schema.shape));
@@ -64,6 +72,9 @@ export interface Config {
   readonly retryBaseMs: number;
   readonly retryMaxMs: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  readonly limits: Limits;
+  /** The longest wait between two attempts to reach the broker. */
+  readonly reconnectMaxMs: number;
 }
 
 export class ConfigError extends Error {
@@ -104,6 +115,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     retryBaseMs: Math.round(c.WORKER_RETRY_BASE_SECONDS * 1000),
     retryMaxMs: Math.round(c.WORKER_RETRY_MAX_SECONDS * 1000),
     logLevel: c.WORKER_LOG_LEVEL,
+    limits: { maxBodyBytes: c.WORKER_MAX_BODY_BYTES, maxMessageBytes: c.WORKER_MAX_MESSAGE_BYTES },
+    reconnectMaxMs: Math.round(c.WORKER_RECONNECT_MAX_SECONDS * 1000),
   };
 }
 

@@ -1,22 +1,27 @@
 /**
  * One delivery on the broker: process it, then carry the decision out in the transactional order
- * (new requests and the response confirmed first, then ack). A publish that fails hands the
- * delivery back to RabbitMQ; past the drain deadline nothing is published or acked.
+ * (new requests and the response confirmed first, then ack). An answer that cannot be published
+ * becomes a failure (retried, then dead-lettered, naming why); a copy of the request that cannot be
+ * published makes the delivery rejected onto regards.DLX. Nothing is ever requeued by the host, so
+ * nothing loops; on a lost channel RabbitMQ redelivers. Past the drain deadline nothing is settled.
  */
 import {
+  type Decision,
   type Delivery,
   type Ending,
   encodeDeadLetter,
   encodeNewRequest,
   encodeResponse,
   encodeRetry,
+  type Limits,
   type RetryPolicy,
   requestQueueName,
   retryQueueName,
+  settle,
   withTraceContext,
 } from '../protocol/index.ts';
 import type { WorkerDefinition } from '../sdk/index.ts';
-import type { DeliveryPort } from './amqp.ts';
+import { type DeliveryPort, PublishError } from './amqp.ts';
 import type { HostLogger } from './log.ts';
 import { type Processed, processDelivery } from './process.ts';
 import { inConsumerSpan, recordEnding, sendTraced } from './tracing.ts';
@@ -28,6 +33,7 @@ export interface WorkerRuntime {
   readonly timeoutMs: number;
   readonly prefetch: number;
   readonly policy: RetryPolicy;
+  readonly limits: Limits;
 }
 
 export interface ConsumeDeps {
@@ -46,11 +52,12 @@ export function handleDelivery(
     const started = performance.now();
     const log = deps.log.child({ workerType: worker.type });
     let processed: Processed | undefined;
-    let ending: Ending;
+    let settled: Settled;
     try {
       processed = await processDelivery(worker.definition, delivery, {
         timeoutMs: worker.timeoutMs,
         policy: worker.policy,
+        limits: worker.limits,
         stop: deps.stop,
         log,
         progress: (request, message) =>
@@ -60,49 +67,86 @@ export function handleDelivery(
             port.publish,
           ),
       });
-      ending = processed.decision.ending;
-      if (deps.stop.aborted) {
-        ending = 'abandoned';
-      } else {
-        await carryOut(worker, delivery, processed, port);
-        port.ack();
-      }
+      settled = deps.stop.aborted
+        ? { ending: 'abandoned', reason: 'drain deadline passed: left unacked for redelivery' }
+        : await carryOut(worker, delivery, processed, port);
     } catch (error) {
-      ending = deps.stop.aborted ? 'abandoned' : 'unconfirmed';
-      if (!deps.stop.aborted) port.requeue();
-      log.warn('could not settle the delivery; it goes back to the queue', {
-        error: (error as Error).message,
-      });
+      // Only a bug of ours gets here: the delivery stays unacked, and is redelivered with its channel.
+      settled = { ending: 'unconfirmed', reason: `could not settle: ${(error as Error).message}` };
     }
     const requestId = processed?.request?.requestId;
     const attempt = processed?.request?.attempt ?? 1;
-    const reason = processed?.decision.action === 'dead-letter' ? processed.decision.message : undefined;
-    recordEnding(span, ending, { type: worker.type, attempt, requestId, reason });
-    log.info('settled', {
+    recordEnding(span, settled.ending, { type: worker.type, attempt, requestId, reason: settled.reason });
+    const fields = {
       requestId,
-      outcome: ending,
+      outcome: settled.ending,
       attempt,
       durationMs: Math.round(performance.now() - started),
-      ...(reason === undefined ? {} : { reason }),
-    });
-    return ending;
+      ...(settled.reason === undefined ? {} : { reason: settled.reason }),
+    };
+    if (settled.ending === 'unconfirmed' || settled.ending === 'rejected') log.warn('settled', fields);
+    else log.info('settled', fields);
+    return settled.ending;
   });
 }
 
+interface Settled {
+  readonly ending: Ending;
+  readonly reason?: string | undefined;
+}
+
+/**
+ * Publishes what the decision says, then acks. A reply that cannot be published is settled again
+ * as a failure; a copy of the request that cannot be published makes the delivery rejected.
+ */
 async function carryOut(
   worker: WorkerRuntime,
   delivery: Delivery,
   processed: Processed,
   port: DeliveryPort,
-): Promise<void> {
+): Promise<Settled> {
   const { decision, request } = processed;
+  try {
+    await publishDecision(worker, delivery, processed, decision, port);
+    port.ack();
+    return { ending: decision.ending, reason: reasonOf(decision) };
+  } catch (error) {
+    if (!(error instanceof PublishError) || error.code === 'CHANNEL_CLOSED') throw error;
+    if (decision.action !== 'reply' || request === undefined) {
+      port.reject();
+      return { ending: 'rejected', reason: `${reasonOf(decision)}; its copy was refused (${error.message})` };
+    }
+    const failure = settle(
+      { kind: 'failure', cause: 'not-published', message: error.message, stacktrace: error.message },
+      request.attempt,
+      worker.policy,
+      worker.limits,
+    );
+    return carryOut(worker, delivery, { ...processed, decision: failure }, port);
+  }
+}
+
+function reasonOf(decision: Decision): string | undefined {
+  if (decision.action === 'retry') return decision.reason;
+  if (decision.action === 'dead-letter') return decision.message;
+  return decision.ending === 'success' ? undefined : decision.response.messages.join('; ');
+}
+
+async function publishDecision(
+  worker: WorkerRuntime,
+  delivery: Delivery,
+  processed: Processed,
+  decision: Decision,
+  port: DeliveryPort,
+): Promise<void> {
+  const { request } = processed;
   const requestId = request?.requestId;
   switch (decision.action) {
     case 'reply': {
       if (request === undefined) throw new Error('a reply needs a decoded request');
       await Promise.all(
-        processed.newRequests.map((r, i) =>
-          sendTraced(requestId, () => encodeNewRequest(request, r, i + 1), port.publish),
+        decision.requests.map((newRequest, i) =>
+          sendTraced(requestId, () => encodeNewRequest(request, newRequest, i + 1), port.publish),
         ),
       );
       // The response carries its own publish's context to the next step, in additionalHeaders.
@@ -113,15 +157,19 @@ async function carryOut(
       );
       return;
     }
-    case 'retry':
-      await sendTraced(
-        requestId,
-        () => encodeRetry(delivery, retryQueueName(worker.type), decision.attempt, decision.delayMs),
-        port.publish,
-      );
+    case 'retry': {
+      const copy = encodeRetry(delivery, retryQueueName(worker.type), decision.attempt, decision.delayMs);
+      await sendTraced(requestId, () => copy ?? tooLargeToCopy(), port.publish);
       return;
-    case 'dead-letter':
-      await sendTraced(requestId, () => encodeDeadLetter(delivery, decision), port.publish);
+    }
+    case 'dead-letter': {
+      const copy = encodeDeadLetter(delivery, decision);
+      await sendTraced(requestId, () => copy ?? tooLargeToCopy(), port.publish);
       return;
+    }
   }
+}
+
+function tooLargeToCopy(): never {
+  throw new PublishError('REFUSED', 'the headers it must keep do not fit in a message');
 }

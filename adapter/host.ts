@@ -36,6 +36,7 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
       backoffBaseMs: config.retryBaseMs,
       backoffMaxMs: config.retryMaxMs,
     },
+    limits: config.limits,
   }));
 
   const consumers = new Map<string, ConsumerHandle>();
@@ -75,6 +76,7 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
 
   const broker = await connectBroker({
     url: config.amqpUrl,
+    reconnectMaxMs: config.reconnectMaxMs,
     log,
     setup: async (session) => {
       const gen = ++generation;

@@ -4,22 +4,25 @@
  * decision out on RabbitMQ, and `invoke` prints it.
  */
 import {
+  bodyTooLarge,
   type Decision,
   type DecodedRequest,
   type Delivery,
   decode,
   type FailureCause,
   type Happening,
+  type Limits,
   type RetryPolicy,
   settle,
 } from '../protocol/index.ts';
-import type { EncodedRequest, Outcome, WorkerDefinition } from '../sdk/index.ts';
+import type { Outcome, WorkerDefinition } from '../sdk/index.ts';
 import type { HostLogger } from './log.ts';
 import { inHandlerSpan } from './tracing.ts';
 
 export interface ProcessOptions {
   readonly timeoutMs: number;
   readonly policy: RetryPolicy;
+  readonly limits: Limits;
   /** Aborted when the host gives up on in-flight work (end of drain); handlers see it through ctx.signal. */
   readonly stop?: AbortSignal;
   /** The handler's ctx.log is a child of it carrying the request id and attempt. */
@@ -32,8 +35,6 @@ export interface Processed {
   readonly decision: Decision;
   /** Undefined when the delivery could not be decoded. */
   readonly request: DecodedRequest | undefined;
-  /** New requests a successful handler issued, to publish before the response. */
-  readonly newRequests: readonly EncodedRequest[];
   readonly happening: Happening;
 }
 
@@ -45,54 +46,60 @@ export async function processDelivery(
   const decoded = decode(delivery);
   if (!decoded.ok) {
     const happening: Happening = { kind: 'undecodable', reason: decoded.reason };
-    return { decision: settle(happening, 1, options.policy), request: undefined, newRequests: [], happening };
+    return { decision: settle(happening, 1, options.policy, options.limits), request: undefined, happening };
   }
   const { request } = decoded;
-  const ran: Ran = delivery.redelivered
-    ? { happening: { kind: 'redelivered' } }
-    : await run(worker, request, options);
-  const decision = settle(ran.happening, request.attempt, options.policy);
-  const newRequests =
-    decision.ending === 'success' && ran.outcome?.status === 'SUCCESS' ? ran.outcome.requests : [];
-  return { decision, request, newRequests, happening: ran.happening };
+  const tooLarge = bodyTooLarge(delivery.body.byteLength, options.limits);
+  const happening: Happening = delivery.redelivered
+    ? { kind: 'redelivered' }
+    : tooLarge !== undefined
+      ? { kind: 'verdict', verdict: { status: 'INVALID_CONTENT', messages: [tooLarge] } }
+      : await run(worker, request, options);
+  return { decision: settle(happening, request.attempt, options.policy, options.limits), request, happening };
 }
 
-interface Ran {
-  readonly happening: Happening;
-  readonly outcome?: Outcome;
-}
+/**
+ * How long a handler may take, after its signal was aborted at the time limit, to leave things as
+ * it found them (remove a partial output, say) before the delivery is settled.
+ */
+export const ABORT_GRACE_MS = 2_000;
 
 class Timeout extends Error {
   readonly code = 'TIMEOUT';
 }
 
-async function run(worker: WorkerDefinition, request: DecodedRequest, options: ProcessOptions): Promise<Ran> {
+async function run(
+  worker: WorkerDefinition,
+  request: DecodedRequest,
+  options: ProcessOptions,
+): Promise<Happening> {
   const controller = new AbortController();
   const onStop = () => controller.abort(options.stop?.reason);
   options.stop?.addEventListener('abort', onStop, { once: true });
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const timeout = new Timeout(`no result after ${options.timeoutMs} ms`);
-      controller.abort(timeout);
-      reject(timeout);
-    }, options.timeoutMs);
-  });
+  const ctx = {
+    signal: controller.signal,
+    log: options.log.child({ requestId: request.requestId, attempt: request.attempt }),
+    progress: (message: string) => options.progress(request, String(message)),
+  };
+  let running: Promise<unknown> | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  const after = (ms: number) => new Promise<void>((resolve) => timers.push(setTimeout(resolve, ms)));
   try {
-    const ctx = {
-      signal: controller.signal,
-      log: options.log.child({ requestId: request.requestId, attempt: request.attempt }),
-      progress: (message: string) => options.progress(request, String(message)),
-    };
-    const running = inHandlerSpan(worker.type, request.attempt, () => worker.run(request, ctx));
+    running = inHandlerSpan(worker.type, request.attempt, () => worker.run(request, ctx));
     // A handler still running after its time limit may reject later: that must not go unhandled.
     running.catch(() => undefined);
-    const outcome = await Promise.race([running, limit]);
-    return { happening: { kind: 'verdict', verdict: outcome }, outcome };
+    const timedOut = Symbol('timed out');
+    const outcome = await Promise.race([running, after(options.timeoutMs).then(() => timedOut)]);
+    if (outcome !== timedOut) return { kind: 'verdict', verdict: outcome as Outcome };
+    const timeout = new Timeout(`no result after ${options.timeoutMs} ms`);
+    controller.abort(timeout);
+    // Give it a moment to clean up after itself before the request goes elsewhere.
+    await Promise.race([running.catch(() => undefined), after(ABORT_GRACE_MS)]);
+    return failure(timeout);
   } catch (cause) {
-    return { happening: failure(cause) };
+    return failure(cause);
   } finally {
-    clearTimeout(timer);
+    for (const timer of timers) clearTimeout(timer);
     options.stop?.removeEventListener('abort', onStop);
   }
 }

@@ -52,6 +52,10 @@ export async function invokeCommand(args: readonly string[], io: Io): Promise<nu
       backoffBaseMs: DEFAULTS.WORKER_RETRY_BASE_SECONDS * 1000,
       backoffMaxMs: DEFAULTS.WORKER_RETRY_MAX_SECONDS * 1000,
     },
+    limits: {
+      maxBodyBytes: DEFAULTS.WORKER_MAX_BODY_BYTES,
+      maxMessageBytes: DEFAULTS.WORKER_MAX_MESSAGE_BYTES,
+    },
     log: createLogger('debug', (line) => io.err(`${line}\n`)),
     progress: async (request, message) => {
       io.err(`${printable(encodeResponse(request, { status: 'RUNNING', messages: [message] }))}\n`);
@@ -65,7 +69,8 @@ export async function invokeCommand(args: readonly string[], io: Io): Promise<nu
       `${JSON.stringify({ action: 'retry', attempt: decision.attempt, delayMs: decision.delayMs, reason: decision.reason }, null, 2)}\n`,
     );
   } else if (decision.action === 'dead-letter') {
-    io.out(`${printable(encodeDeadLetter(delivery, decision))}\n`);
+    const copy = encodeDeadLetter(delivery, decision);
+    io.out(copy === undefined ? `rejected onto regards.DLX: ${decision.message}\n` : `${printable(copy)}\n`);
   }
   return exitCode(decision);
 }

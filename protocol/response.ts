@@ -1,4 +1,12 @@
 /** Encoding a worker response, a heartbeat and a dead-letter copy as the Worker Manager reads them. */
+import {
+  EXCEPTION_MESSAGE_MAX_BYTES,
+  fitHeaders,
+  HEADER_TABLE_MAX_BYTES,
+  STACKTRACE_MAX_BYTES,
+  shortString,
+  truncateUtf8,
+} from './limits.ts';
 import { type Delivery, type HeaderValue, headerString, jsonBytes, type OutgoingMessage } from './message.ts';
 import {
   DEAD_LETTER_QUEUE,
@@ -44,7 +52,8 @@ export interface Addressee {
 export function encodeResponse(to: Addressee, response: Response): OutgoingMessage {
   return {
     exchange: RESPONSE_EXCHANGE,
-    routingKey: to.requestId,
+    // Any key reaches the manager; a routing key holds at most 255 bytes, a request id may be longer.
+    routingKey: shortString(to.requestId),
     headers: { [HEADER.tenant]: to.tenant, [HEADER.requestId]: to.requestId },
     body: jsonBytes(responseBody(response)),
     contentType: JSON_CONTENT_TYPE,
@@ -78,18 +87,21 @@ export interface DeadLetterReason {
 
 /**
  * A copy of the original request, headers intact, for the manager's DLQ entry exchange, with the
- * exception headers the manager reads (it marks the request ERROR with the stack trace).
+ * exception headers the manager reads (it marks the request ERROR with the stack trace). The reason
+ * is cut to a bounded size, and the largest foreign headers are left out (and named) when the copy
+ * would not fit the headers table. Undefined when even the headers it must keep do not fit: the
+ * delivery must then be rejected onto regards.DLX, which needs no copy.
  */
-export function encodeDeadLetter(delivery: Delivery, reason: DeadLetterReason): OutgoingMessage {
+export function encodeDeadLetter(delivery: Delivery, reason: DeadLetterReason): OutgoingMessage | undefined {
+  const headers = fittedCopy(delivery, {
+    [HEADER.exceptionStacktrace]: truncateUtf8(reason.stacktrace, STACKTRACE_MAX_BYTES, '…'),
+    [HEADER.exceptionMessage]: truncateUtf8(reason.message, EXCEPTION_MESSAGE_MAX_BYTES, '…'),
+  });
+  if (headers === undefined) return undefined;
   return {
     exchange: DEAD_LETTER_QUEUE,
     routingKey: DEAD_LETTER_QUEUE,
-    headers: {
-      ...copiedHeaders(delivery),
-      [HEADER.exceptionStacktrace]: reason.stacktrace,
-      [HEADER.exceptionMessage]: reason.message,
-      ...origin(delivery),
-    },
+    headers,
     body: delivery.body,
     contentType: delivery.contentType ?? JSON_CONTENT_TYPE,
     persistent: true,
@@ -97,23 +109,42 @@ export function encodeDeadLetter(delivery: Delivery, reason: DeadLetterReason): 
   };
 }
 
-/** A copy of the request for a later attempt, sent through the type's retry queue (see names). */
+/**
+ * A copy of the request for a later attempt, sent through the type's retry queue (see names).
+ * Undefined when it cannot be made to fit, as for a dead-letter.
+ */
 export function encodeRetry(
   delivery: Delivery,
   retryQueue: string,
   attempt: number,
   delayMs: number,
-): OutgoingMessage & { expiration: string } {
+): (OutgoingMessage & { expiration: string }) | undefined {
+  const headers = fittedCopy(delivery, { [HEADER.attempt]: String(attempt) });
+  if (headers === undefined) return undefined;
   return {
     exchange: '',
     routingKey: retryQueue,
-    headers: { ...copiedHeaders(delivery), ...origin(delivery), [HEADER.attempt]: String(attempt) },
+    headers,
     body: delivery.body,
     contentType: delivery.contentType ?? JSON_CONTENT_TYPE,
     persistent: true,
     expiration: String(delayMs),
     ...(delivery.priority === undefined ? {} : { priority: delivery.priority }),
   };
+}
+
+/** Room left in the headers table for the trace context the edge adds to every publish. */
+const TRACE_HEADERS_BYTES = 1_024;
+
+/** The delivery's headers, its origin and `ours`, fitted into the headers table. */
+function fittedCopy(
+  delivery: Delivery,
+  ours: Readonly<Record<string, string>>,
+): Record<string, HeaderValue> | undefined {
+  const headers = { ...copiedHeaders(delivery), ...origin(delivery), ...ours };
+  const keep = [HEADER.tenant, HEADER.requestId, HEADER.originalExchange, HEADER.originalRoutingKey];
+  return fitHeaders(headers, [...keep, ...Object.keys(ours)], HEADER_TABLE_MAX_BYTES - TRACE_HEADERS_BYTES)
+    ?.headers;
 }
 
 /**

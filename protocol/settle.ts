@@ -2,7 +2,16 @@
  * The settle decision: from what happened to a delivery, its attempt number and the retry policy,
  * to what is published (confirmed first) and what becomes of the delivery. Pure.
  */
+import {
+  base64Length,
+  capMessages,
+  DEFAULT_LIMITS,
+  type Limits,
+  SHORT_STRING_MAX_BYTES,
+  utf8Bytes,
+} from './limits.ts';
 import { RESERVED_HEADER_PREFIX } from './names.ts';
+import type { NewRequest } from './request-event.ts';
 import type { Response } from './response.ts';
 
 /** A handler's verdict as plain data (the sdk's Outcome has this shape). */
@@ -11,13 +20,18 @@ export type Verdict =
       readonly status: 'SUCCESS';
       readonly content: Uint8Array | undefined;
       readonly headers: Readonly<Record<string, unknown>>;
+      /** New requests for the Worker Manager, published before the response. */
+      readonly requests?: readonly NewRequest[];
     }
   | { readonly status: 'INVALID_CONTENT' | 'ERROR'; readonly messages: readonly string[] };
 
 export type Happening =
   /** The handler (or the input validation in front of it) gave a verdict. */
   | { readonly kind: 'verdict'; readonly verdict: Verdict }
-  /** Failed for an undetermined reason: the handler threw, timed out, or returned something that is not a Result. */
+  /**
+   * Failed for an undetermined reason: the handler threw, timed out, or returned something that is
+   * not a Result; or its answer could not be published (refused or unroutable).
+   */
   | {
       readonly kind: 'failure';
       readonly cause: FailureCause;
@@ -29,7 +43,7 @@ export type Happening =
   /** The request cannot be answered (no request id or tenant). */
   | { readonly kind: 'undecodable'; readonly reason: string };
 
-export type FailureCause = 'threw' | 'timeout' | 'not-a-result';
+export type FailureCause = 'threw' | 'timeout' | 'not-a-result' | 'not-published';
 
 /** Every way a delivery can end, for logs and spans. */
 export type Ending =
@@ -40,6 +54,7 @@ export type Ending =
   | 'dead-letter'
   | 'undecodable'
   | 'unconfirmed'
+  | 'rejected'
   | 'abandoned';
 
 export interface RetryPolicy {
@@ -54,6 +69,8 @@ export type Decision =
       readonly action: 'reply';
       readonly ending: 'success' | 'invalid-content' | 'error';
       readonly response: Response;
+      /** Published first, in order, each confirmed. */
+      readonly requests: readonly NewRequest[];
     }
   | {
       readonly action: 'retry';
@@ -69,13 +86,23 @@ export type Decision =
       readonly stacktrace: string;
     };
 
+/** Said of a delivery that RabbitMQ hands over again: the host never requeues one itself. */
+export const REDELIVERED_REASON =
+  'delivered again by RabbitMQ before it was settled: the process or channel that held it stopped ' +
+  '(crash, lost connection, consumer timeout or drain deadline)';
+
 /**
  * @param attempt the attempt this delivery was (1 for the first)
  */
-export function settle(happening: Happening, attempt: number, policy: RetryPolicy): Decision {
+export function settle(
+  happening: Happening,
+  attempt: number,
+  policy: RetryPolicy,
+  limits: Limits = DEFAULT_LIMITS,
+): Decision {
   switch (happening.kind) {
     case 'verdict':
-      return reply(happening.verdict);
+      return reply(happening.verdict, limits);
     case 'undecodable':
       return {
         action: 'dead-letter',
@@ -84,12 +111,7 @@ export function settle(happening: Happening, attempt: number, policy: RetryPolic
         stacktrace: happening.reason,
       };
     case 'redelivered':
-      return retryOrDeadLetter(
-        attempt,
-        policy,
-        'delivered again without being settled: the process handling it may have crashed',
-        'redelivered',
-      );
+      return retryOrDeadLetter(attempt, policy, REDELIVERED_REASON, '');
     case 'failure':
       return retryOrDeadLetter(
         attempt,
@@ -103,6 +125,7 @@ export function settle(happening: Happening, attempt: number, policy: RetryPolic
 function describe(cause: FailureCause): string {
   if (cause === 'timeout') return 'handler timed out';
   if (cause === 'not-a-result') return 'handler returned no Result';
+  if (cause === 'not-published') return 'its answer could not be published';
   return 'handler threw';
 }
 
@@ -130,14 +153,10 @@ export function backoff(attempt: number, policy: RetryPolicy): number {
   return Math.min(policy.backoffMaxMs, policy.backoffBaseMs * 2 ** Math.min(attempt - 1, 30));
 }
 
-function reply(verdict: Verdict): Decision {
-  if (verdict.status !== 'SUCCESS') {
-    const ending = verdict.status === 'ERROR' ? 'error' : 'invalid-content';
-    return { action: 'reply', ending, response: { status: verdict.status, messages: verdict.messages } };
-  }
-  const problem = checkAdditionalHeaders(verdict.headers);
-  if (problem !== undefined)
-    return { action: 'reply', ending: 'error', response: { status: 'ERROR', messages: [problem] } };
+function reply(verdict: Verdict, limits: Limits): Decision {
+  if (verdict.status !== 'SUCCESS') return answer(verdict.status, verdict.messages);
+  const problem = checkAdditionalHeaders(verdict.headers) ?? checkSizes(verdict, limits);
+  if (problem !== undefined) return answer('ERROR', [problem]);
   const additionalHeaders = verdict.headers as Record<string, string>;
   return {
     action: 'reply',
@@ -148,7 +167,42 @@ function reply(verdict: Verdict): Decision {
       content: verdict.content,
       ...(Object.keys(additionalHeaders).length > 0 ? { additionalHeaders } : {}),
     },
+    requests: verdict.requests ?? [],
   };
+}
+
+function answer(status: 'INVALID_CONTENT' | 'ERROR', messages: readonly string[]): Decision {
+  const ending = status === 'ERROR' ? 'error' : 'invalid-content';
+  return { action: 'reply', ending, response: { status, messages: capMessages(messages) }, requests: [] };
+}
+
+/** Room for a response's status, field names and headers around its content. */
+const RESPONSE_OVERHEAD_BYTES = 4_096;
+
+/** A success whose response or new requests would exceed the largest message is answered ERROR instead. */
+function checkSizes(verdict: Verdict & { status: 'SUCCESS' }, limits: Limits): string | undefined {
+  const headerBytes = Object.entries(verdict.headers).reduce(
+    (sum, [key, value]) => sum + utf8Bytes(key) + utf8Bytes(String(value)) + 8,
+    0,
+  );
+  const responseBytes =
+    base64Length(verdict.content?.byteLength ?? 0) + headerBytes + RESPONSE_OVERHEAD_BYTES;
+  if (responseBytes > limits.maxMessageBytes) {
+    return (
+      `the result is too large: its response would be about ${responseBytes} bytes, over the ` +
+      `limit of ${limits.maxMessageBytes} bytes (WORKER_MAX_MESSAGE_BYTES)`
+    );
+  }
+  const index = (verdict.requests ?? []).findIndex(
+    (request) => request.body.byteLength + RESPONSE_OVERHEAD_BYTES > limits.maxMessageBytes,
+  );
+  if (index >= 0) {
+    return (
+      `new request ${index + 1} is too large: ${verdict.requests?.[index]?.body.byteLength} bytes, over ` +
+      `the limit of ${limits.maxMessageBytes} bytes (WORKER_MAX_MESSAGE_BYTES)`
+    );
+  }
+  return undefined;
 }
 
 /** Handlers may add string headers for the next step, never a `regards.*` one. */
@@ -158,6 +212,9 @@ export function checkAdditionalHeaders(headers: Readonly<Record<string, unknown>
       return `additional header ${key} is refused: ${RESERVED_HEADER_PREFIX}* headers belong to the protocol`;
     }
     if (key.length === 0) return 'additional header with an empty name is refused';
+    // The manager sends them as AMQP headers of the next step, whose names are short strings.
+    if (utf8Bytes(key) > SHORT_STRING_MAX_BYTES)
+      return `additional header ${key.slice(0, 64)}… is refused: its name is over ${SHORT_STRING_MAX_BYTES} bytes`;
     if (typeof value !== 'string')
       return `additional header ${key} is refused: its value must be a string, not ${typeof value}`;
   }

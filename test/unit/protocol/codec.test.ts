@@ -148,6 +148,7 @@ describe('encodeDeadLetter', () => {
       message: 'failed after 3 attempts',
       stacktrace: 'Error: boom\n    at x',
     });
+    if (message === undefined) throw new Error('no dead letter');
     expect(message.exchange).toBe('regards.worker.manager.request.dlq');
     expect(message.body).toBe(original.body);
     expect(message.priority).toBe(4);
@@ -165,6 +166,7 @@ describe('encodeDeadLetter', () => {
 describe('encodeRetry', () => {
   it('sends a copy to the retry queue with the next attempt and the delay as its expiration', () => {
     const message = encodeRetry(delivery(), 'regards.worker.x.request.retry', 2, 4000);
+    if (message === undefined) throw new Error('no retry copy');
     expect(message).toMatchObject({
       exchange: '',
       routingKey: 'regards.worker.x.request.retry',
@@ -182,9 +184,13 @@ describe('encodeRetry', () => {
 
   it('keeps the first origin when a retried request is dead-lettered', () => {
     const retried = encodeRetry(delivery(), 'regards.worker.x.request.retry', 2, 10);
-    const back = delivery({ exchange: '', routingKey: 'regards.worker.x.request', headers: retried.headers });
+    const back = delivery({
+      exchange: '',
+      routingKey: 'regards.worker.x.request',
+      headers: retried?.headers,
+    });
     const dead = encodeDeadLetter(back, { message: 'm', stacktrace: 's' });
-    expect(dead.headers).toMatchObject({
+    expect(dead?.headers).toMatchObject({
       'x-original-exchange': 'regards.worker.x.request',
       'x-original-routingKey': '#',
     });

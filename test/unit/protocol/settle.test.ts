@@ -30,6 +30,7 @@ describe('the settle table', () => {
       action: 'reply',
       ending: 'success',
       response: { status: 'SUCCESS', messages: [], content, additionalHeaders: { step: '1' } },
+      requests: [],
     });
     if (decision.action !== 'reply') return;
     expect(withTraceContext(decision.response, { traceparent: '00-abc-def-01' }).additionalHeaders).toEqual({
@@ -50,6 +51,7 @@ describe('the settle table', () => {
       action: 'reply',
       ending: 'success',
       response: { status: 'SUCCESS', messages: [], content: undefined },
+      requests: [],
     });
   });
 
@@ -63,6 +65,7 @@ describe('the settle table', () => {
       action: 'reply',
       ending: 'invalid-content',
       response: { status: 'INVALID_CONTENT', messages: ['path: Required'] },
+      requests: [],
     });
   });
 
@@ -76,10 +79,11 @@ describe('the settle table', () => {
       action: 'reply',
       ending: 'error',
       response: { status: 'ERROR', messages: ['a', 'b'] },
+      requests: [],
     });
   });
 
-  it.each(['threw', 'timeout', 'not-a-result'] as const)(
+  it.each(['threw', 'timeout', 'not-a-result', 'not-published'] as const)(
     '%s with attempts left → no response, retry later with backoff',
     (cause) => {
       const decision = settle({ ...threw, cause }, 2, policy);
@@ -121,7 +125,7 @@ describe('the settle table', () => {
     expect(settle({ kind: 'redelivered' }, 1, policy)).toMatchObject({ action: 'retry', attempt: 2 });
     expect(settle({ kind: 'redelivered' }, 3, policy)).toMatchObject({
       action: 'dead-letter',
-      message: expect.stringContaining('delivered again without being settled'),
+      message: expect.stringContaining('delivered again by RabbitMQ before it was settled'),
     });
   });
 
