@@ -60,6 +60,12 @@ export interface Session {
     queue: string;
     prefetch: number;
     onDelivery: (delivery: Delivery, port: DeliveryPort) => void;
+    /**
+     * The broker cancelled the consumer (its queue was deleted, or the queue's node went down) and
+     * left the channel open: no more deliveries come. The channel closes itself once what it
+     * delivered is settled.
+     */
+    onCancelled: () => void;
     /** The channel closed without close() being called (an error, or the connection went). */
     onClosed: (error: Error | undefined) => void;
   }): Promise<ConsumerHandle>;
@@ -127,10 +133,16 @@ function session(model: amqp.ChannelModel, log: HostLogger): Session {
       return confirmedPublisher(channel);
     },
 
-    async openConsumer({ queue, prefetch, onDelivery, onClosed }) {
+    async openConsumer({ queue, prefetch, onDelivery, onCancelled, onClosed }) {
       const channel = await model.createConfirmChannel();
       let closing = false;
+      let cancelled = false;
+      let unsettled = 0;
       let lastError: Error | undefined;
+      const close = async () => {
+        closing = true;
+        await channel.close().catch(() => undefined);
+      };
       channel.on('error', (error: Error) => {
         lastError = error;
       });
@@ -142,8 +154,18 @@ function session(model: amqp.ChannelModel, log: HostLogger): Session {
       const { consumerTag } = await channel.consume(
         queue,
         (message) => {
-          if (message === null) return; // cancelled by the broker; the close handler reports it
-          onDelivery(deliveryOf(message), deliveryPort(channel, message, publisher));
+          if (message === null) {
+            cancelled = true;
+            if (unsettled === 0) void close();
+            onCancelled();
+            return;
+          }
+          unsettled += 1;
+          const onSettled = () => {
+            unsettled -= 1;
+            if (cancelled && unsettled === 0) void close();
+          };
+          onDelivery(deliveryOf(message), deliveryPort(channel, message, publisher, onSettled));
         },
         { noAck: false },
       );
@@ -151,10 +173,7 @@ function session(model: amqp.ChannelModel, log: HostLogger): Session {
         cancel: async () => {
           await channel.cancel(consumerTag).catch(() => undefined);
         },
-        close: async () => {
-          closing = true;
-          await channel.close().catch(() => undefined);
-        },
+        close,
       };
     },
   };
@@ -180,6 +199,7 @@ function deliveryPort(
   channel: amqp.ConfirmChannel,
   message: amqp.ConsumeMessage,
   publisher: Publisher,
+  onSettled: () => void,
 ): DeliveryPort {
   let settled = false;
   // On a closed channel there is nothing to settle: the broker redelivers the message.
@@ -189,6 +209,7 @@ function deliveryPort(
     try {
       settle();
     } catch {}
+    onSettled();
   };
   return {
     publish: publisher.publish,

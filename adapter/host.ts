@@ -49,6 +49,29 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
   const isReady = () => connected && !stopping && consumers.size === workers.length;
   const health = await startHealth(config.healthPort, isReady);
 
+  const live = (gen: number) => !stopping && gen === generation && connected;
+
+  /** Declares the type's queue again and consumes, retrying with backoff until it works or the session ends. */
+  const consumeAgain = (session: Session, worker: WorkerRuntime, gen: number, delayMs: number): void => {
+    setTimeout(() => {
+      if (!live(gen) || consumers.has(worker.type)) return;
+      session
+        .declareTopology([worker.type])
+        .then(() => consume(session, worker, gen))
+        .then(
+          () => log.info('consuming again', { workerType: worker.type }),
+          (error: Error) => {
+            log.warn('cannot consume yet; retrying', {
+              workerType: worker.type,
+              error: error.message,
+              retryInMs: Math.min(delayMs * 2, config.reconnectMaxMs),
+            });
+            consumeAgain(session, worker, gen, Math.min(delayMs * 2, config.reconnectMaxMs));
+          },
+        );
+    }, delayMs).unref();
+  };
+
   const consume = async (session: Session, worker: WorkerRuntime, gen: number): Promise<void> => {
     const handle = await session.openConsumer({
       queue: requestQueueName(worker.type),
@@ -58,16 +81,29 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
         inFlight.add(handling);
         void handling.finally(() => inFlight.delete(handling));
       },
+      onCancelled: () => {
+        // Not consuming any more: no heartbeat for this type, /readyz says not ready, until it consumes again.
+        consumers.delete(worker.type);
+        if (!live(gen)) return;
+        log.warn(
+          'the broker cancelled the consumer (its queue was deleted or its node is down); consuming again',
+          {
+            workerType: worker.type,
+          },
+        );
+        consumeAgain(session, worker, gen, CHANNEL_REOPEN_MS);
+      },
       onClosed: (error) => {
         consumers.delete(worker.type);
-        if (stopping || gen !== generation || !connected) return;
-        // A channel-level failure (a consumer timeout, say) takes down this type's channel only.
-        log.warn('consumer channel closed; reopening it', { workerType: worker.type, error: error?.message });
+        // A lost connection closes every channel before it is reported: decide once it would be.
         setTimeout(() => {
-          if (stopping || gen !== generation || !connected) return;
-          consume(session, worker, gen).catch((e: Error) =>
-            log.error('could not reopen the consumer channel', { workerType: worker.type, error: e.message }),
-          );
+          if (!live(gen) || consumers.has(worker.type)) return;
+          // A channel-level failure (a consumer timeout, say) takes down this type's channel only.
+          log.warn('consumer channel closed; reopening it', {
+            workerType: worker.type,
+            error: error?.message,
+          });
+          consumeAgain(session, worker, gen, 0);
         }, CHANNEL_REOPEN_MS).unref();
       },
     });

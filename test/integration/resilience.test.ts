@@ -1,5 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DEAD_LETTER_QUEUE, REDELIVERED_REASON, RESPONSE_EXCHANGE } from '../../protocol/index.ts';
+import {
+  DEAD_LETTER_QUEUE,
+  HEARTBEAT_EXCHANGE,
+  REDELIVERED_REASON,
+  RESPONSE_EXCHANGE,
+  requestQueueName,
+} from '../../protocol/index.ts';
 import {
   connectTestBroker,
   type Observer,
@@ -108,6 +114,8 @@ describe('the broker closing the connection mid-stream', () => {
       );
       expect(result.lost).toEqual([]);
       expect(host.lines.some((line) => line.includes('disconnected from the broker'))).toBe(true);
+      // A lost connection is not a lost channel: nothing to reopen, nothing said about it.
+      expect(host.lines.filter((line) => line.includes('reopening'))).toEqual([]);
     } finally {
       await host.stop();
     }
@@ -165,6 +173,36 @@ describe('SIGTERM mid-stream', () => {
       expect(dead?.headers['x-exception-message']).toBe(`failed after 1 attempt: ${REDELIVERED_REASON}`);
     } finally {
       await next.stop();
+    }
+  });
+});
+
+describe('the broker cancels the consumer', () => {
+  it('stops that type heartbeats and readiness at once, declares the queue again and serves', async () => {
+    const type = uniqueType('cancel');
+    broker.forget(type);
+    const heartbeats = await broker.observe(HEARTBEAT_EXCHANGE);
+    const ofType = (message: Received) => (message.json as { type?: string } | undefined)?.type === type;
+    const host = await startTestHost(await buildBehave(type));
+    try {
+      await heartbeats.waitFor(ofType, 2);
+      await broker.deleteQueue(requestQueueName(type));
+      await waitUntil(() => !host.isReady(), 2_000, 'readiness to drop');
+      const silentFrom = (await heartbeats.drain()).length;
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      // Heartbeats every 0.2 s before; none while the type is not consumed.
+      expect((await heartbeats.drain()).slice(silentFrom).filter(ofType)).toEqual([]);
+      expect(host.lines.some((line) => line.includes('the broker cancelled the consumer'))).toBe(true);
+
+      await waitUntil(() => host.isReady(), 10_000, 'consuming again');
+      await broker.declareAsManager(type);
+      const ids = await publishMany(type, 20, { action: 'succeed' });
+      const result = await answersFor(ids).settled(20_000);
+      expect(result.lost).toEqual([]);
+      expect(result.duplicates).toBe(0);
+      expect((await heartbeats.waitFor(ofType, silentFrom + 1)).length).toBeGreaterThan(0);
+    } finally {
+      await host.stop();
     }
   });
 });

@@ -31,6 +31,8 @@ export interface TestBroker {
   /** Declares the request queue exactly as the Java manager does. */
   declareAsManager(type: string): Promise<void>;
   forget(type: string): void;
+  /** Deletes a queue as an operator (or a manager) could, under the host's feet. */
+  deleteQueue(queue: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -165,6 +167,9 @@ export async function connectTestBroker(): Promise<TestBroker> {
     },
     forget(type) {
       types.add(type);
+    },
+    async deleteQueue(queue) {
+      await (await ensure()).deleteQueue(queue);
     },
     async close() {
       await ensure();

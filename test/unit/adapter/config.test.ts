@@ -13,6 +13,8 @@ describe('configuration from the environment', () => {
       heartbeatMs: 10_000,
       drainMs: 30_000,
       healthPort: 8080,
+      limits: { maxBodyBytes: 1_048_576, maxMessageBytes: 16_777_216 },
+      reconnectMaxMs: 5_000,
     });
     expect(config.instanceId).toMatch(/.+-[0-9a-f-]{36}$/);
   });
@@ -32,6 +34,18 @@ describe('configuration from the environment', () => {
         'WORKER_HEALTH_PORT',
       ]),
     );
+  });
+
+  it('reads the limits and the reconnect cap, and refuses sizes out of range', () => {
+    const config = loadConfig({
+      WORKER_MAX_BODY_BYTES: '2048',
+      WORKER_MAX_MESSAGE_BYTES: '131072',
+      WORKER_RECONNECT_MAX_SECONDS: '1.5',
+    });
+    expect(config.limits).toEqual({ maxBodyBytes: 2048, maxMessageBytes: 131_072 });
+    expect(config.reconnectMaxMs).toBe(1_500);
+    expect(() => loadConfig({ WORKER_MAX_MESSAGE_BYTES: '1000' })).toThrow(/WORKER_MAX_MESSAGE_BYTES/);
+    expect(() => loadConfig({ WORKER_MAX_BODY_BYTES: '0' })).toThrow(/WORKER_MAX_BODY_BYTES/);
   });
 
   it('reads every variable, the vhost included in the URL', () => {
