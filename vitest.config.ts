@@ -4,6 +4,9 @@ import { defineConfig } from 'vitest/config';
 // integration (the real RabbitMQ on 127.0.0.1:5672). Both always run.
 export default defineConfig({
   test: {
+    // An uncaught exception or unhandled rejection anywhere in a run fails it (child hosts: see
+    // test/integration/helpers/host.ts).
+    dangerouslyIgnoreUnhandledErrors: false,
     projects: [
       {
         test: {

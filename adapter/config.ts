@@ -23,6 +23,7 @@ export const DEFAULTS = Object.freeze({
   WORKER_MAX_BODY_BYTES: DEFAULT_LIMITS.maxBodyBytes,
   WORKER_MAX_MESSAGE_BYTES: DEFAULT_LIMITS.maxMessageBytes,
   WORKER_RECONNECT_MAX_SECONDS: 5,
+  WORKER_IO_STALL_SECONDS: 15,
 });
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -54,6 +55,7 @@ const schema = z.strictObject({
   // RabbitMQ caps max_message_size at 512 MiB.
   WORKER_MAX_MESSAGE_BYTES: integer(64 * 1024, 512 * 1024 * 1024).default(DEFAULTS.WORKER_MAX_MESSAGE_BYTES),
   WORKER_RECONNECT_MAX_SECONDS: seconds(0.1, 300).default(DEFAULTS.WORKER_RECONNECT_MAX_SECONDS),
+  WORKER_IO_STALL_SECONDS: seconds(0.1, 600).default(DEFAULTS.WORKER_IO_STALL_SECONDS),
 });
 
 export const CONFIG_VARIABLES = Object.freeze(Object.keys(schema.shape));
@@ -75,6 +77,8 @@ export interface Config {
   readonly limits: Limits;
   /** The longest wait between two attempts to reach the broker. */
   readonly reconnectMaxMs: number;
+  /** /livez fails when a file operation has not answered for this long. */
+  readonly ioStallMs: number;
 }
 
 export class ConfigError extends Error {
@@ -117,6 +121,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     logLevel: c.WORKER_LOG_LEVEL,
     limits: { maxBodyBytes: c.WORKER_MAX_BODY_BYTES, maxMessageBytes: c.WORKER_MAX_MESSAGE_BYTES },
     reconnectMaxMs: Math.round(c.WORKER_RECONNECT_MAX_SECONDS * 1000),
+    ioStallMs: Math.round(c.WORKER_IO_STALL_SECONDS * 1000),
   };
 }
 

@@ -1,4 +1,7 @@
-/** GET /livez (the process answers) and GET /readyz (connected and consuming) for orchestrators. */
+/**
+ * GET /livez (the process answers and can still do file I/O) and GET /readyz (connected and
+ * consuming) for orchestrators.
+ */
 import { createServer, type Server } from 'node:http';
 
 export interface Health {
@@ -6,12 +9,23 @@ export interface Health {
   close(): Promise<void>;
 }
 
-export async function startHealth(port: number, isReady: () => boolean): Promise<Health> {
+export interface HealthChecks {
+  readonly isReady: () => boolean;
+  /** Why the process is no longer alive, or undefined. */
+  readonly notAlive: () => string | undefined;
+}
+
+export async function startHealth(port: number, checks: HealthChecks): Promise<Health> {
   const server: Server = createServer((request, response) => {
     const path = request.url?.split('?')[0];
-    const status = path === '/livez' ? 200 : path === '/readyz' ? (isReady() ? 200 : 503) : 404;
-    const body = status === 200 ? 'ok\n' : status === 503 ? 'not ready\n' : 'not found\n';
-    response.writeHead(status, { 'content-type': 'text/plain' }).end(body);
+    const answer = (status: number, body: string) =>
+      response.writeHead(status, { 'content-type': 'text/plain' }).end(`${body}\n`);
+    if (path === '/livez') {
+      const problem = checks.notAlive();
+      return problem === undefined ? answer(200, 'ok') : answer(503, problem);
+    }
+    if (path === '/readyz') return checks.isReady() ? answer(200, 'ok') : answer(503, 'not ready');
+    return answer(404, 'not found');
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

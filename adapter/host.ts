@@ -9,6 +9,7 @@ import { loadWorkers } from './bundles.ts';
 import type { Config } from './config.ts';
 import { handleDelivery, type WorkerRuntime } from './consumer.ts';
 import { startHealth } from './health.ts';
+import { startIoProbe } from './io-probe.ts';
 import { type Heartbeats, startHeartbeats } from './heartbeat.ts';
 import type { HostLogger } from './log.ts';
 
@@ -47,7 +48,8 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
   let generation = 0;
   let heartbeats: Heartbeats | undefined;
   const isReady = () => connected && !stopping && consumers.size === workers.length;
-  const health = await startHealth(config.healthPort, isReady);
+  const ioProbe = startIoProbe({ deadlineMs: config.ioStallMs });
+  const health = await startHealth(config.healthPort, { isReady, notAlive: ioProbe.stalled });
 
   const live = (gen: number) => !stopping && gen === generation && connected;
 
@@ -172,6 +174,7 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
       await Promise.all([...consumers.values()].map((consumer) => consumer.close()));
       await broker.close();
       await health.close();
+      ioProbe.stop();
       log.info('stopped');
     },
   };

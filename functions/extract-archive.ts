@@ -3,7 +3,7 @@
  * the list of extracted files. Entries that would escape the target, and archives past the entry
  * or size limits, are refused with INVALID_CONTENT naming the entry.
  */
-import { mkdir, realpath } from 'node:fs/promises';
+import { mkdir, realpath, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as z from 'zod';
 import { defineWorker, error, invalid, success } from '../sdk/index.ts';
@@ -37,20 +37,27 @@ export default defineWorker({
   }),
   output: extractedFiles,
   async handler({ body }, { signal }) {
-    const format = await sniffFormat(body.archive).catch((cause: unknown) => {
-      if (errorCode(cause) === 'ENOENT') return 'missing' as const;
+    // Never open what is not a regular file: a FIFO or a device would block a thread of the
+    // process's file-system pool for good.
+    const archive = await stat(body.archive).catch((cause: unknown) => {
+      if (errorCode(cause) === 'ENOENT') return undefined;
       throw cause;
     });
-    if (format === 'missing') return error(`archive ${body.archive} does not exist`);
+    if (archive === undefined) return error(`archive ${body.archive} does not exist`);
+    if (!archive.isFile()) return invalid(`archive ${body.archive} is not a regular file`);
+    const format = await sniffFormat(body.archive);
     if (format === undefined) return invalid(`${body.archive} is not a .tar.gz, .tar or .zip archive`);
 
-    await mkdir(body.target, { recursive: true });
+    // The first folder mkdir makes, if the target did not exist: removed again on failure.
+    const madeTarget = await mkdir(body.target, { recursive: true });
     const extraction = new Extraction(await realpath(body.target), body.limits, signal);
     try {
       await readArchive(body.archive, format, (header, data) => extraction.add(header, data));
       await extraction.checkLinks();
     } catch (cause) {
+      // Refused, unreadable, or aborted at the time limit: the target is left as it was found.
       await extraction.undo();
+      if (madeTarget !== undefined) await rm(madeTarget, { recursive: true, force: true });
       if (cause instanceof EntryRejected) return invalid(cause.message);
       if (cause instanceof ArchiveFormatError)
         return invalid(`archive ${body.archive} is unreadable: ${cause.message}`);

@@ -133,12 +133,12 @@ async function readZip(path: string, onEntry: EntryHandler): Promise<void> {
       if ((unixMode & S_IFMT) === S_IFLNK) {
         if (entry.uncompressedSize > MAX_LINK_TARGET)
           throw new ArchiveFormatError(`link ${name} is too long`);
-        const target = Buffer.concat(await collect(await zip.openReadStreamPromise(entry))).toString('utf8');
+        const target = Buffer.concat(await collect(await openEntry(zip, entry))).toString('utf8');
         await onEntry({ ...zipHeader(name, 'symlink', 'symbolic link', entry), linkTarget: target }, empty());
       } else if (name.endsWith('/')) {
         await onEntry(zipHeader(name, 'directory', 'directory', entry), empty());
       } else {
-        await onEntry(zipHeader(name, 'file', 'file', entry), await zip.openReadStreamPromise(entry));
+        await onEntry(zipHeader(name, 'file', 'file', entry), await openEntry(zip, entry));
       }
     }
   } catch (cause) {
@@ -146,6 +146,17 @@ async function readZip(path: string, onEntry: EntryHandler): Promise<void> {
   } finally {
     zip.close();
   }
+}
+
+/**
+ * An entry's data. The size check fails the stream as soon as it inflates past its declared size,
+ * which can be before anyone reads it: the error is held by the stream (its reader sees it) instead
+ * of reaching the process as an uncaught exception.
+ */
+async function openEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<AsyncIterable<Buffer>> {
+  const stream = await zip.openReadStreamPromise(entry);
+  stream.on('error', () => undefined);
+  return stream;
 }
 
 function zipHeader(name: string, kind: EntryKind, typeName: string, entry: yauzl.Entry): EntryHeader {

@@ -1,10 +1,11 @@
-import { lstat, readdir, readFile, readlink, stat, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { lstat, mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import extractArchive from '../../functions/extract-archive.ts';
-import { writeTarGz, writeZip } from '../helpers/archives.ts';
+import { understateZipSizes, writeTarGz, writeZip } from '../helpers/archives.ts';
 import { useTempDirs } from '../helpers/files.ts';
-import { contentOf, run } from '../helpers/requests.ts';
+import { contentOf, context, rawRequest, run } from '../helpers/requests.ts';
 
 const tempDir = useTempDirs();
 
@@ -215,7 +216,8 @@ describe('extract-archive refuses hostile archives, names the entry, and leaves 
       expect(outcome.messages.join('\n')).toContain(`entry ${JSON.stringify(c.entry)}`);
       expect(outcome.messages.join('\n')).toMatch(c.reason);
       expect(await listTree(target)).toEqual([]);
-      expect((await readdir(dir)).sort()).toEqual([archive.endsWith('.zip') ? 'a.zip' : 'a.tar.gz', 'out']);
+      // The target did not exist: it does not exist after.
+      expect((await readdir(dir)).sort()).toEqual([archive.endsWith('.zip') ? 'a.zip' : 'a.tar.gz']);
     });
   }
 
@@ -278,12 +280,74 @@ describe('extract-archive refuses hostile archives, names the entry, and leaves 
 
   it('keeps the target and the rest of its parent untouched when refusing', async () => {
     const { dir, tgz, target } = await setup();
+    await mkdir(join(target, 'earlier'), { recursive: true });
     await writeTarGz(tgz, [
       { path: 'fine.txt', data: 'ok' },
       { path: '../evil.txt', data: 'x' },
     ]);
     await run(extractArchive, { archive: tgz, target });
     await expect(lstat(join(dir, 'evil.txt'))).rejects.toThrow();
-    expect((await stat(target)).isDirectory()).toBe(true);
+    expect(await listTree(target)).toEqual(['earlier']);
+  });
+
+  it('does not leave a target it made when refusing', async () => {
+    const { tgz, target } = await setup();
+    await writeTarGz(tgz, [{ path: '../evil.txt', data: 'x' }]);
+    expect((await run(extractArchive, { archive: tgz, target })).status).toBe('INVALID_CONTENT');
+    await expect(lstat(target)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('refuses a FIFO as the archive at once, without opening it', async () => {
+    const { dir, target } = await setup();
+    const fifo = join(dir, 'archive.fifo');
+    execFileSync('mkfifo', [fifo]);
+    expect(await run(extractArchive, { archive: fifo, target })).toEqual({
+      status: 'INVALID_CONTENT',
+      messages: [`archive ${fifo} is not a regular file`],
+    });
+  });
+
+  it('refuses a zip whose entry inflates past its declared size, with no uncaught error', async () => {
+    const { zip, target } = await setup();
+    await writeZip(zip, [{ path: 'liar.bin', data: Buffer.alloc(200_000, 1) }]);
+    await understateZipSizes(zip, 10);
+    const outcome = await run(extractArchive, { archive: zip, target });
+    expect(outcome.status).toBe('INVALID_CONTENT');
+    await expect(lstat(target)).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe('extract-archive aborted at its time limit', () => {
+  const many = Array.from({ length: 400 }, (_, i) => ({ path: `p/f${i}.txt`, data: 'x'.repeat(1000) }));
+
+  it('leaves the target as it found it', async () => {
+    const { tgz, target } = await setup();
+    await writeTarGz(tgz, many);
+    const controller = new AbortController();
+    controller.abort(new Error('time limit'));
+    const ran = extractArchive.run(
+      rawRequest({ archive: tgz, target }),
+      context({ signal: controller.signal }),
+    );
+    await expect(ran).rejects.toThrow('time limit');
+    await expect(lstat(target)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('leaves the target as it found it when aborted mid-way', async () => {
+    const { tgz, target } = await setup();
+    await writeTarGz(tgz, many);
+    const controller = new AbortController();
+    const ran = extractArchive.run(
+      rawRequest({ archive: tgz, target }),
+      context({ signal: controller.signal }),
+    );
+    // Abort once the first files are written.
+    const poll = setInterval(async () => {
+      if ((await listTree(target)).length > 2) controller.abort(new Error('time limit'));
+    }, 1);
+    const outcome = await ran.catch((error: Error) => error);
+    clearInterval(poll);
+    expect(outcome).toBeInstanceOf(Error);
+    await expect(lstat(target)).rejects.toThrow(/ENOENT/);
   });
 });

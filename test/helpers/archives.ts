@@ -2,7 +2,7 @@
  * Archives for tests, hostile ones included. tar headers come from the tar package; zip files from
  * yazl, with names it refuses (absolute, `..`) patched in afterwards (names are not checksummed).
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { Header } from 'tar';
 import yazl from 'yazl';
@@ -67,6 +67,20 @@ export async function writeZip(path: string, entries: readonly ZipEntry[]): Prom
   let bytes = Buffer.concat(chunks);
   for (const [placeholder, real] of patches) {
     bytes = Buffer.from(bytes.toString('latin1').replaceAll(placeholder, real), 'latin1');
+  }
+  await writeFile(path, bytes);
+}
+
+/**
+ * Rewrites the declared uncompressed size of every entry of a zip (central directory and local
+ * headers): an entry then inflates past what it declares, as a hostile archive's would.
+ */
+export async function understateZipSizes(path: string, declared: number): Promise<void> {
+  const bytes = await readFile(path);
+  for (let at = 0; at + 4 <= bytes.length; at += 1) {
+    const signature = bytes.readUInt32LE(at);
+    if (signature === 0x02014b50) bytes.writeUInt32LE(declared, at + 24);
+    else if (signature === 0x04034b50) bytes.writeUInt32LE(declared, at + 22);
   }
   await writeFile(path, bytes);
 }

@@ -2,6 +2,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { afterEach } from 'vitest';
 import { loadConfig } from '../../../adapter/config.ts';
 import { type Host, startHost } from '../../../adapter/host.ts';
 import { createLogger } from '../../../adapter/log.ts';
@@ -73,6 +74,19 @@ export interface ChildHost {
   readonly exited: Promise<number | null>;
 }
 
+/** What the host logs when an error escaped every handler: a test that sees one fails. */
+const ESCAPED = /"msg":"(uncaught exception|unhandled rejection)"/;
+const spawned: ChildHost[] = [];
+afterEach(() => {
+  const escaped = spawned.splice(0).flatMap((child) =>
+    child
+      .output()
+      .split('\n')
+      .filter((l) => ESCAPED.test(l)),
+  );
+  if (escaped.length > 0) throw new Error(`an error escaped to the host process:\n${escaped.join('\n')}`);
+});
+
 /** `regards-worker start` as its own process. */
 export function spawnHost(bundles: string, env: Env = {}): ChildHost {
   const child = spawn(process.execPath, [join(ROOT, 'cli/main.ts'), 'start'], {
@@ -88,7 +102,9 @@ export function spawnHost(bundles: string, env: Env = {}): ChildHost {
     output += chunk.toString();
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { process: child, output: () => output, exited };
+  const host = { process: child, output: () => output, exited };
+  spawned.push(host);
+  return host;
 }
 
 export async function waitUntil(
