@@ -9,8 +9,8 @@ import { loadWorkers } from './bundles.ts';
 import type { Config } from './config.ts';
 import { handleDelivery, type WorkerRuntime } from './consumer.ts';
 import { startHealth } from './health.ts';
-import { startIoProbe } from './io-probe.ts';
 import { type Heartbeats, startHeartbeats } from './heartbeat.ts';
+import { startIoProbe } from './io-probe.ts';
 import type { HostLogger } from './log.ts';
 
 export interface Host {
