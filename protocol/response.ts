@@ -153,9 +153,14 @@ function fittedCopy(
  */
 function origin(delivery: Delivery): Record<string, string> {
   const headers = delivery.headers ?? {};
+  // Names of an exchange and a routing key: short strings, whatever a hostile header says.
   return {
-    [HEADER.originalExchange]: headerString(headers[HEADER.originalExchange]) ?? delivery.exchange,
-    [HEADER.originalRoutingKey]: headerString(headers[HEADER.originalRoutingKey]) ?? delivery.routingKey,
+    [HEADER.originalExchange]: shortString(
+      headerString(headers[HEADER.originalExchange]) ?? delivery.exchange,
+    ),
+    [HEADER.originalRoutingKey]: shortString(
+      headerString(headers[HEADER.originalRoutingKey]) ?? delivery.routingKey,
+    ),
   };
 }
 

@@ -196,3 +196,11 @@ describe('encodeRetry', () => {
     });
   });
 });
+
+describe('copies of a hostile request', () => {
+  it('never keep an origin header longer than a name can be (found by the property suite)', () => {
+    const hostile = delivery({ headers: { ...managerHeaders, 'x-original-exchange': 'v'.repeat(70_000) } });
+    const dead = encodeDeadLetter(hostile, { message: 'm', stacktrace: 's' });
+    expect(String(dead?.headers['x-original-exchange']).length).toBe(255);
+  });
+});
