@@ -6,12 +6,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import {
-  definitionOf,
-  MANIFEST_FILE,
-  type ManifestEntry,
-  manifest as manifestSchema,
-} from '../sdk/bundle.ts';
+import { MANIFEST_FILE, type ManifestEntry, manifest as manifestSchema } from '../sdk/bundle.ts';
+import { definitionOf } from '../sdk/definition-of.ts';
 import type { WorkerDefinition } from '../sdk/index.ts';
 
 export interface LoadedWorker {
@@ -45,14 +41,23 @@ export async function readManifest(dir: string) {
   return parsed.data;
 }
 
-/** Loads every worker of the manifest, or the given types only. */
-export async function loadWorkers(dir: string, types?: readonly string[]): Promise<LoadedWorker[]> {
+/** A bundle whose bytes match the manifest, not imported yet. */
+export interface VerifiedBundle {
+  readonly entry: ManifestEntry;
+  readonly path: string;
+}
+
+/** Checks every bundle of the manifest (or the given types only) against its sha256. */
+export async function verifyBundles(dir: string, types?: readonly string[]): Promise<VerifiedBundle[]> {
   const manifest = await readManifest(dir);
   const entries =
     types === undefined ? manifest.workers : types.map((type) => findEntry(manifest.workers, type, dir));
-  const loaded: LoadedWorker[] = [];
-  for (const entry of entries) loaded.push(await loadEntry(dir, entry));
-  return loaded;
+  return Promise.all(entries.map((entry) => verifyEntry(dir, entry)));
+}
+
+/** Verifies and imports every worker of the manifest, or the given types only. */
+export async function loadWorkers(dir: string, types?: readonly string[]): Promise<LoadedWorker[]> {
+  return Promise.all((await verifyBundles(dir, types)).map(importBundle));
 }
 
 function findEntry(entries: readonly ManifestEntry[], type: string, dir: string): ManifestEntry {
@@ -67,7 +72,7 @@ function findEntry(entries: readonly ManifestEntry[], type: string, dir: string)
   return entry;
 }
 
-async function loadEntry(dir: string, entry: ManifestEntry): Promise<LoadedWorker> {
+async function verifyEntry(dir: string, entry: ManifestEntry): Promise<VerifiedBundle> {
   const path = join(resolve(dir), entry.bundle);
   const code = await readFile(path);
   const sha256 = createHash('sha256').update(code).digest('hex');
@@ -77,6 +82,11 @@ async function loadEntry(dir: string, entry: ManifestEntry): Promise<LoadedWorke
       `${path}: sha256 ${sha256} differs from the manifest's ${entry.sha256}`,
     );
   }
+  return { entry, path };
+}
+
+/** Imports a verified bundle; its definition must be the one the manifest describes. */
+export async function importBundle({ entry, path }: VerifiedBundle): Promise<LoadedWorker> {
   const definition = await importDefinition(path);
   if (definition.type !== entry.type) {
     throw new BundleError(

@@ -24,6 +24,7 @@ export const DEFAULTS = Object.freeze({
   WORKER_MAX_MESSAGE_BYTES: DEFAULT_LIMITS.maxMessageBytes,
   WORKER_RECONNECT_MAX_SECONDS: 5,
   WORKER_IO_STALL_SECONDS: 15,
+  WORKER_MEMORY_MB: 512,
 });
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -56,6 +57,7 @@ const schema = z.strictObject({
   WORKER_MAX_MESSAGE_BYTES: integer(64 * 1024, 512 * 1024 * 1024).default(DEFAULTS.WORKER_MAX_MESSAGE_BYTES),
   WORKER_RECONNECT_MAX_SECONDS: seconds(0.1, 300).default(DEFAULTS.WORKER_RECONNECT_MAX_SECONDS),
   WORKER_IO_STALL_SECONDS: seconds(0.1, 600).default(DEFAULTS.WORKER_IO_STALL_SECONDS),
+  WORKER_MEMORY_MB: integer(16, 65_536).default(DEFAULTS.WORKER_MEMORY_MB),
 });
 
 export const CONFIG_VARIABLES = Object.freeze(Object.keys(schema.shape));
@@ -79,6 +81,8 @@ export interface Config {
   readonly reconnectMaxMs: number;
   /** /livez fails when a file operation has not answered for this long. */
   readonly ioStallMs: number;
+  /** Heap limit of a handler thread, unless its definition says otherwise. */
+  readonly memoryMb: number;
 }
 
 export class ConfigError extends Error {
@@ -122,6 +126,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     limits: { maxBodyBytes: c.WORKER_MAX_BODY_BYTES, maxMessageBytes: c.WORKER_MAX_MESSAGE_BYTES },
     reconnectMaxMs: Math.round(c.WORKER_RECONNECT_MAX_SECONDS * 1000),
     ioStallMs: Math.round(c.WORKER_IO_STALL_SECONDS * 1000),
+    memoryMb: c.WORKER_MEMORY_MB,
   };
 }
 

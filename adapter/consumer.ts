@@ -20,16 +20,16 @@ import {
   settle,
   withTraceContext,
 } from '../protocol/index.ts';
-import type { WorkerDefinition } from '../sdk/index.ts';
 import { type DeliveryPort, PublishError } from './amqp.ts';
 import type { HostLogger } from './log.ts';
-import { type Processed, processDelivery } from './process.ts';
+import { type Executor, type Processed, processDelivery } from './process.ts';
 import { inConsumerSpan, recordEnding, sendTraced } from './tracing.ts';
 
 /** A loaded worker with its effective settings (the definition's own, else the host's defaults). */
 export interface WorkerRuntime {
   readonly type: string;
-  readonly definition: WorkerDefinition;
+  /** Runs its handler: inline, or in its pool of threads. */
+  readonly executor: Executor;
   readonly timeoutMs: number;
   readonly prefetch: number;
   readonly policy: RetryPolicy;
@@ -54,7 +54,7 @@ export function handleDelivery(
     let processed: Processed | undefined;
     let settled: Settled;
     try {
-      processed = await processDelivery(worker.definition, delivery, {
+      processed = await processDelivery(worker.executor, delivery, {
         timeoutMs: worker.timeoutMs,
         policy: worker.policy,
         limits: worker.limits,
@@ -71,8 +71,15 @@ export function handleDelivery(
         ? { ending: 'abandoned', reason: 'drain deadline passed: left unacked for redelivery' }
         : await carryOut(worker, delivery, processed, port);
     } catch (error) {
-      // Only a bug of ours gets here: the delivery stays unacked, and is redelivered with its channel.
-      settled = { ending: 'unconfirmed', reason: `could not settle: ${(error as Error).message}` };
+      const reason = `could not settle: ${(error as Error).message}`;
+      if (error instanceof PublishError && error.code === 'CHANNEL_CLOSED') {
+        // Nothing can be settled on a lost channel: RabbitMQ redelivers the delivery.
+        settled = { ending: 'unconfirmed', reason };
+      } else {
+        // A bug of ours: never left hanging, it reaches the DLQ through regards.DLX.
+        port.reject();
+        settled = { ending: 'rejected', reason };
+      }
     }
     const requestId = processed?.request?.requestId;
     const attempt = processed?.request?.attempt ?? 1;

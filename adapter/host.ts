@@ -5,13 +5,16 @@
  */
 import { requestQueueName } from '../protocol/index.ts';
 import { type ConsumerHandle, connectBroker, type Session } from './amqp.ts';
-import { loadWorkers } from './bundles.ts';
+import { importBundle, verifyBundles } from './bundles.ts';
 import type { Config } from './config.ts';
 import { handleDelivery, type WorkerRuntime } from './consumer.ts';
 import { startHealth } from './health.ts';
 import { type Heartbeats, startHeartbeats } from './heartbeat.ts';
+import { inlineExecutor } from './inline.ts';
 import { startIoProbe } from './io-probe.ts';
 import type { HostLogger } from './log.ts';
+import { type Pool, startPool } from './pool.ts';
+import type { Executor } from './process.ts';
 
 export interface Host {
   readonly instanceId: string;
@@ -25,20 +28,48 @@ export interface Host {
 const CHANNEL_REOPEN_MS = 1000;
 
 export async function startHost(config: Config, log: HostLogger): Promise<Host> {
-  const loaded = await loadWorkers(config.bundles);
-  if (loaded.length === 0) throw new Error(`the manifest in ${config.bundles} lists no workers`);
-  const workers: WorkerRuntime[] = loaded.map(({ definition }) => ({
-    type: definition.type,
-    definition,
-    timeoutMs: definition.timeoutMs ?? config.timeoutMs,
-    prefetch: definition.prefetch ?? config.prefetch,
-    policy: {
-      maxAttempts: definition.maxAttempts ?? config.maxAttempts,
-      backoffBaseMs: config.retryBaseMs,
-      backoffMaxMs: config.retryMaxMs,
-    },
-    limits: config.limits,
-  }));
+  const bundles = await verifyBundles(config.bundles);
+  if (bundles.length === 0) throw new Error(`the manifest in ${config.bundles} lists no workers`);
+  const pools: Pool[] = [];
+  const started = await Promise.allSettled(
+    bundles.map(async (bundle): Promise<WorkerRuntime> => {
+      const { entry } = bundle;
+      const prefetch = entry.prefetch ?? config.prefetch;
+      let executor: Executor;
+      if ((entry.isolation ?? 'thread') === 'inline') {
+        executor = inlineExecutor((await importBundle(bundle)).definition);
+      } else {
+        // Only the thread imports the bundle: the main thread never holds its code.
+        const pool = await startPool({
+          type: entry.type,
+          bundlePath: bundle.path,
+          size: prefetch,
+          memoryMb: entry.memoryMb ?? config.memoryMb,
+          log,
+        });
+        pools.push(pool);
+        executor = pool;
+      }
+      return {
+        type: entry.type,
+        executor,
+        timeoutMs: entry.timeoutMs ?? config.timeoutMs,
+        prefetch,
+        policy: {
+          maxAttempts: entry.maxAttempts ?? config.maxAttempts,
+          backoffBaseMs: config.retryBaseMs,
+          backoffMaxMs: config.retryMaxMs,
+        },
+        limits: config.limits,
+      };
+    }),
+  );
+  const failed = started.find((result) => result.status === 'rejected');
+  if (failed !== undefined) {
+    await Promise.all(pools.map((pool) => pool.close()));
+    throw failed.reason;
+  }
+  const workers = started.map((result) => (result as PromiseFulfilledResult<WorkerRuntime>).value);
 
   const consumers = new Map<string, ConsumerHandle>();
   const inFlight = new Set<Promise<unknown>>();
@@ -173,6 +204,7 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
       }
       await Promise.all([...consumers.values()].map((consumer) => consumer.close()));
       await broker.close();
+      await Promise.all(pools.map((pool) => pool.close()));
       await health.close();
       ioProbe.stop();
       log.info('stopped');

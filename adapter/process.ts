@@ -1,7 +1,7 @@
 /**
- * One delivery, from bytes to a settle decision: decode, then the bundle's run() (input validation and
- * handler) under a time limit, then the pure settle table. No broker here: the consumer carries the
- * decision out on RabbitMQ, and `invoke` prints it.
+ * One delivery, from bytes to a settle decision: decode, then the handler (input validation
+ * included) through an Executor, inline or in a thread, then the pure settle table. No broker
+ * here: the consumer carries the decision out on RabbitMQ, and `invoke` prints it.
  */
 import {
   bodyTooLarge,
@@ -15,17 +15,34 @@ import {
   type RetryPolicy,
   settle,
 } from '../protocol/index.ts';
-import type { Outcome, WorkerDefinition } from '../sdk/index.ts';
 import type { HostLogger } from './log.ts';
-import { inHandlerSpan } from './tracing.ts';
+
+/** Runs a request's handler, wherever it runs, and tells what happened. Never rejects. */
+export interface Executor {
+  execute(request: DecodedRequest, options: ExecuteOptions): Promise<Happening>;
+}
+
+export interface ExecuteOptions {
+  readonly timeoutMs: number;
+  /** Aborted when the host gives up on in-flight work (end of drain); handlers see it through ctx.signal. */
+  readonly stop?: AbortSignal | undefined;
+  /** The handler's ctx.log: its lines carry the request id and attempt. */
+  readonly log: HostLogger;
+  /** Publishes a RUNNING response for this request. */
+  readonly progress: (message: string) => Promise<void>;
+}
+
+/**
+ * How long a handler may take, after its signal was aborted at the time limit, to leave things as
+ * it found them (remove a partial output, say) before the delivery is settled.
+ */
+export const ABORT_GRACE_MS = 2_000;
 
 export interface ProcessOptions {
   readonly timeoutMs: number;
   readonly policy: RetryPolicy;
   readonly limits: Limits;
-  /** Aborted when the host gives up on in-flight work (end of drain); handlers see it through ctx.signal. */
   readonly stop?: AbortSignal;
-  /** The handler's ctx.log is a child of it carrying the request id and attempt. */
   readonly log: HostLogger;
   /** Publishes a RUNNING response for this request. */
   readonly progress: (request: DecodedRequest, message: string) => Promise<void>;
@@ -39,7 +56,7 @@ export interface Processed {
 }
 
 export async function processDelivery(
-  worker: WorkerDefinition,
+  executor: Executor,
   delivery: Delivery,
   options: ProcessOptions,
 ): Promise<Processed> {
@@ -54,73 +71,36 @@ export async function processDelivery(
     ? { kind: 'redelivered' }
     : tooLarge !== undefined
       ? { kind: 'verdict', verdict: { status: 'INVALID_CONTENT', messages: [tooLarge] } }
-      : await run(worker, request, options);
+      : await executor.execute(request, {
+          timeoutMs: options.timeoutMs,
+          stop: options.stop,
+          log: options.log.child({ requestId: request.requestId, attempt: request.attempt }),
+          progress: (message) => options.progress(request, String(message)),
+        });
   return { decision: settle(happening, request.attempt, options.policy, options.limits), request, happening };
 }
 
-/**
- * How long a handler may take, after its signal was aborted at the time limit, to leave things as
- * it found them (remove a partial output, say) before the delivery is settled.
- */
-export const ABORT_GRACE_MS = 2_000;
-
-class Timeout extends Error {
-  readonly code = 'TIMEOUT';
+/** An undetermined failure. */
+export function failure(cause: FailureCause, message: string, stacktrace: string): Happening {
+  return { kind: 'failure', cause, message, stacktrace };
 }
 
-async function run(
-  worker: WorkerDefinition,
-  request: DecodedRequest,
-  options: ProcessOptions,
-): Promise<Happening> {
-  const controller = new AbortController();
-  const onStop = () => controller.abort(options.stop?.reason);
-  options.stop?.addEventListener('abort', onStop, { once: true });
-  const ctx = {
-    signal: controller.signal,
-    log: options.log.child({ requestId: request.requestId, attempt: request.attempt }),
-    progress: (message: string) => options.progress(request, String(message)),
-  };
-  let running: Promise<unknown> | undefined;
-  const timers: NodeJS.Timeout[] = [];
-  const after = (ms: number) => new Promise<void>((resolve) => timers.push(setTimeout(resolve, ms)));
-  try {
-    running = inHandlerSpan(worker.type, request.attempt, () => worker.run(request, ctx));
-    // A handler still running after its time limit may reject later: that must not go unhandled.
-    running.catch(() => undefined);
-    const timedOut = Symbol('timed out');
-    const outcome = await Promise.race([running, after(options.timeoutMs).then(() => timedOut)]);
-    if (outcome !== timedOut) return { kind: 'verdict', verdict: outcome as Outcome };
-    const timeout = new Timeout(`no result after ${options.timeoutMs} ms`);
-    controller.abort(timeout);
-    // Give it a moment to clean up after itself before the request goes elsewhere.
-    await Promise.race([running.catch(() => undefined), after(ABORT_GRACE_MS)]);
-    return failure(timeout);
-  } catch (cause) {
-    return failure(cause);
-  } finally {
-    for (const timer of timers) clearTimeout(timer);
-    options.stop?.removeEventListener('abort', onStop);
-  }
+/** What a thrown value means: a contract error of the bundle's, or a throw of the handler's. */
+export function thrown(error: { message: string; stack?: string | undefined; code?: unknown }): Happening {
+  const cause: FailureCause = error.code === 'NOT_A_RESULT' ? 'not-a-result' : 'threw';
+  return failure(cause, error.message, error.stack ?? error.message);
 }
 
-function failure(cause: unknown): Happening {
-  const error = cause instanceof Error ? cause : new Error(`non-error thrown: ${safeString(cause)}`);
-  const code = (error as { code?: unknown }).code;
-  const kind: FailureCause =
-    error instanceof Timeout ? 'timeout' : code === 'NOT_A_RESULT' ? 'not-a-result' : 'threw';
-  return {
-    kind: 'failure',
-    cause: kind,
-    message: error.message,
-    stacktrace: error.stack ?? `${error.name}: ${error.message}`,
-  };
+export function timedOut(timeoutMs: number, detail = ''): Happening {
+  const message = `no result after ${timeoutMs} ms${detail}`;
+  return failure('timeout', message, `TimeoutError: ${message}`);
 }
 
-function safeString(value: unknown): string {
-  try {
-    return typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
+/** A never-rejecting timer promise and its cancel. */
+export function delay(ms: number): { done: Promise<void>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const done = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return { done, cancel: () => clearTimeout(timer) };
 }

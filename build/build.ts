@@ -171,6 +171,8 @@ async function publish(built: readonly Built[], outDir: string): Promise<Manifes
       ...(definition.timeoutMs === undefined ? {} : { timeoutMs: definition.timeoutMs }),
       ...(definition.maxAttempts === undefined ? {} : { maxAttempts: definition.maxAttempts }),
       ...(definition.prefetch === undefined ? {} : { prefetch: definition.prefetch }),
+      ...(definition.isolation === undefined ? {} : { isolation: definition.isolation }),
+      ...(definition.memoryMb === undefined ? {} : { memoryMb: definition.memoryMb }),
       inputSchema: definition.inputJsonSchema(),
     });
   }

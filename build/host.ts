@@ -15,21 +15,28 @@ export const HOST_FILE = 'adapter.mjs';
  */
 export const HOST_NODE_FLAGS = ['--max-semi-space-size=2'];
 
+/** The handler threads' entry, beside the host (adapter/pool.ts finds it there). */
+export const THREAD_FILE = 'handler-thread.mjs';
+
 export async function buildHost(root: string, outDir = 'dist'): Promise<string> {
-  const outfile = join(resolve(root, outDir), HOST_FILE);
+  const outdir = resolve(root, outDir);
   await esbuild.build({
     absWorkingDir: resolve(root),
-    entryPoints: ['adapter/main.ts'],
+    entryPoints: [
+      { in: 'adapter/main.ts', out: HOST_FILE.replace(/\.mjs$/, '') },
+      { in: 'adapter/handler-thread.ts', out: THREAD_FILE.replace(/\.mjs$/, '') },
+    ],
     bundle: true,
     packages: 'external',
     platform: 'node',
     format: 'esm',
     target: 'node24',
     sourcemap: 'linked',
-    outfile,
+    outdir,
+    outExtension: { '.js': '.mjs' },
     logLevel: 'warning',
   });
-  return outfile;
+  return join(outdir, HOST_FILE);
 }
 
 if (import.meta.main) process.stdout.write(`wrote ${await buildHost(process.cwd())}\n`);

@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { importDefinition, loadWorkers } from '../adapter/bundles.ts';
 import { DEFAULTS } from '../adapter/config.ts';
+import { inlineExecutor } from '../adapter/inline.ts';
 import { createLogger } from '../adapter/log.ts';
 import { processDelivery } from '../adapter/process.ts';
 import {
@@ -45,7 +46,7 @@ export async function invokeCommand(args: readonly string[], io: Io): Promise<nu
   const body = await readFile(resolve(io.cwd, values.body));
   const delivery = requestDelivery(worker, body, parseHeaders(values.header));
 
-  const processed = await processDelivery(worker, delivery, {
+  const processed = await processDelivery(inlineExecutor(worker), delivery, {
     timeoutMs: worker.timeoutMs ?? DEFAULTS.WORKER_TIMEOUT_SECONDS * 1000,
     policy: {
       maxAttempts: worker.maxAttempts ?? DEFAULTS.WORKER_MAX_ATTEMPTS,

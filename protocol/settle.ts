@@ -43,7 +43,7 @@ export type Happening =
   /** The request cannot be answered (no request id or tenant). */
   | { readonly kind: 'undecodable'; readonly reason: string };
 
-export type FailureCause = 'threw' | 'timeout' | 'not-a-result' | 'not-published';
+export type FailureCause = 'threw' | 'timeout' | 'not-a-result' | 'not-published' | 'thread-died';
 
 /** Every way a delivery can end, for logs and spans. */
 export type Ending =
@@ -126,6 +126,7 @@ function describe(cause: FailureCause): string {
   if (cause === 'timeout') return 'handler timed out';
   if (cause === 'not-a-result') return 'handler returned no Result';
   if (cause === 'not-published') return 'its answer could not be published';
+  if (cause === 'thread-died') return "the handler's thread died";
   return 'handler threw';
 }
 

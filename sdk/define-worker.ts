@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { DEFINITION_KIND } from './definition-of.ts';
 import type { Context, Request } from './request.ts';
 import type { Content, ContentOf, Json, NewRequest, Result } from './result.ts';
 import { SDK_VERSION } from './version.ts';
@@ -21,6 +22,14 @@ export interface WorkerSpec<In extends z.ZodType, Out extends z.ZodType> {
   maxAttempts?: number;
   /** Unacknowledged requests this worker handles at once, per host; wins over `WORKER_PREFETCH`. */
   prefetch?: number;
+  /**
+   * Where the handler runs: `'thread'` (the default), in a worker thread of its own, which the host
+   * terminates at the time limit and which cannot block or crash the host; `'inline'`, on the host's
+   * event loop, for tiny handlers where the hop costs more than it protects.
+   */
+  isolation?: Isolation;
+  /** Heap limit of the handler's thread, in MB; wins over `WORKER_MEMORY_MB`. */
+  memoryMb?: number;
   /** Its return type comes from `output` alone (NoInfer): without one, content is any Content. */
   handler(
     request: Request<z.output<In>>,
@@ -63,6 +72,8 @@ export interface WorkerDefinition<Body = unknown, Out = Content> {
   readonly timeoutMs: number | undefined;
   readonly maxAttempts: number | undefined;
   readonly prefetch: number | undefined;
+  readonly isolation: Isolation | undefined;
+  readonly memoryMb: number | undefined;
   /** The author's handler, for tests that call it directly (a method: any definition is a WorkerDefinition). */
   handler(request: Request<Body>, ctx: Context): Result<Out> | Promise<Result<Out>>;
   /** JSON Schema of the request body, for the manifest and for documentation. */
@@ -74,7 +85,8 @@ export interface WorkerDefinition<Body = unknown, Out = Content> {
   run(request: RawRequest, ctx: Context): Promise<Outcome>;
 }
 
-export const DEFINITION_KIND = 'regards-worker/definition';
+export type Isolation = 'thread' | 'inline';
+export const ISOLATIONS: readonly Isolation[] = ['thread', 'inline'];
 
 /** Error with a stable code, thrown by the contract itself. */
 export class ContractError extends Error {
@@ -101,6 +113,8 @@ export function defineWorker<In extends z.ZodType, Out extends z.ZodType = z.Zod
     timeoutMs: spec.timeoutMs,
     maxAttempts: spec.maxAttempts,
     prefetch: spec.prefetch,
+    isolation: spec.isolation,
+    memoryMb: spec.memoryMb,
     handler: spec.handler,
     inputJsonSchema: () => z.toJSONSchema(spec.input, { io: 'input', unrepresentable: 'any' }),
     run: async (raw, ctx) => {
@@ -129,7 +143,10 @@ function checkSpec(spec: WorkerSpec<z.ZodType, z.ZodType>): void {
   if (spec.output !== undefined && !(spec.output instanceof z.ZodType)) {
     problems.push('output must be a zod schema');
   }
-  for (const key of ['timeoutMs', 'maxAttempts', 'prefetch'] as const) {
+  if (spec.isolation !== undefined && !ISOLATIONS.includes(spec.isolation)) {
+    problems.push(`isolation must be one of ${ISOLATIONS.join(', ')}`);
+  }
+  for (const key of ['timeoutMs', 'maxAttempts', 'prefetch', 'memoryMb'] as const) {
     const value = spec[key];
     if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {
       problems.push(`${key} must be a positive integer`);

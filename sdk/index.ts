@@ -1,14 +1,16 @@
 /** The function contract: what a worker author imports. */
 export {
   ContractError,
-  DEFINITION_KIND,
   defineWorker,
   type EncodedRequest,
+  ISOLATIONS,
+  type Isolation,
   type Outcome,
   type RawRequest,
   type WorkerDefinition,
   type WorkerSpec,
 } from './define-worker.ts';
+export { DEFINITION_KIND } from './definition-of.ts';
 export type { Context, LogFields, Logger, Request } from './request.ts';
 export {
   type Content,

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { useTempDirs } from '../helpers/files.ts';
 import { connectTestBroker, uniqueType } from './helpers/broker.ts';
-import { buildBehave, spawnHost, waitUntil } from './helpers/host.ts';
+import { buildBehave, healthPortOf, spawnHost, waitUntil } from './helpers/host.ts';
 
 const tempDir = useTempDirs();
 const broker = await connectTestBroker();
@@ -33,8 +33,7 @@ describe('/livez', () => {
       WORKER_IO_STALL_SECONDS: '1',
     });
     try {
-      await waitUntil(() => /"msg":"started"/.test(child.output()), 15_000, 'the host to start');
-      const port = Number(/"msg":"started".*"healthPort":(\d+)/.exec(child.output())?.[1]);
+      const port = await healthPortOf(child);
       const livez = async () => {
         const response = await fetch(`http://127.0.0.1:${port}/livez`, {
           signal: AbortSignal.timeout(1_000),

@@ -145,7 +145,7 @@ describe('a request published exactly as the Worker Manager publishes it', () =>
     const requestId = await request({ action: 'hang' });
     const dead = await deadLetterOf(requestId);
     expect(dead.headers['x-exception-message']).toBe(
-      'failed after 3 attempts: handler timed out: no result after 500 ms',
+      'failed after 3 attempts: handler timed out: no result after 500 ms, thread terminated',
     );
   });
 

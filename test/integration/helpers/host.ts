@@ -1,12 +1,13 @@
 /** Building the fixture worker under a unique type, and running the adapter on it (in process or as a child). */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { afterEach } from 'vitest';
 import { loadConfig } from '../../../adapter/config.ts';
 import { type Host, startHost } from '../../../adapter/host.ts';
 import { createLogger } from '../../../adapter/log.ts';
 import { build } from '../../../build/build.ts';
+import { buildHost, HOST_NODE_FLAGS } from '../../../build/host.ts';
 import { AMQP_URL } from './broker.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
@@ -89,7 +90,21 @@ afterEach(() => {
 
 /** `regards-worker start` as its own process. */
 export function spawnHost(bundles: string, env: Env = {}): ChildHost {
-  const child = spawn(process.execPath, [join(ROOT, 'cli/main.ts'), 'start'], {
+  return spawnAdapter([join(ROOT, 'cli/main.ts'), 'start'], bundles, env);
+}
+
+let compiledHost: Promise<string> | undefined;
+
+/** The host as production runs it (`npm start`, the image): compiled, with its Node flags. */
+export function spawnCompiledHost(bundles: string, env: Env = {}): Promise<ChildHost> {
+  compiledHost ??= mkdtemp(join(ROOT, 'dist', '.it-host-')).then((dir) =>
+    buildHost(ROOT, relative(ROOT, dir)),
+  );
+  return compiledHost.then((host) => spawnAdapter([...HOST_NODE_FLAGS, host], bundles, env));
+}
+
+function spawnAdapter(args: readonly string[], bundles: string, env: Env): ChildHost {
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...hostEnv(bundles, { WORKER_LOG_LEVEL: 'info', ...env }) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -105,6 +120,13 @@ export function spawnHost(bundles: string, env: Env = {}): ChildHost {
   const host = { process: child, output: () => output, exited };
   spawned.push(host);
   return host;
+}
+
+/** The health port a child host reported when it started. */
+export async function healthPortOf(child: ChildHost): Promise<number> {
+  const started = /"msg":"started".*"healthPort":(\d+)/;
+  await waitUntil(() => started.test(child.output()), 20_000, 'the host to start');
+  return Number(started.exec(child.output())?.[1]);
 }
 
 export async function waitUntil(

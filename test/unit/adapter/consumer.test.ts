@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { type DeliveryPort, type Outgoing, PublishError } from '../../../adapter/amqp.ts';
 import { handleDelivery, type WorkerRuntime } from '../../../adapter/consumer.ts';
+import { inlineExecutor } from '../../../adapter/inline.ts';
 import { createLogger } from '../../../adapter/log.ts';
 import { DEFAULT_LIMITS, type Delivery } from '../../../protocol/index.ts';
 import { defineWorker, error, success } from '../../../sdk/index.ts';
@@ -49,7 +50,7 @@ const slow = defineWorker({
 
 const worker: WorkerRuntime = {
   type: 'unit',
-  definition: slow,
+  executor: inlineExecutor(slow),
   timeoutMs: 1000,
   prefetch: 1,
   policy: { maxAttempts: 2, backoffBaseMs: 100, backoffMaxMs: 1000 },
@@ -93,7 +94,7 @@ describe('carrying a decision out, in order', () => {
     });
     const { port } = recordingPort();
     const log = createLogger('info', (line) => lines.push(line));
-    await handleDelivery({ ...worker, definition: logging }, delivery('ok'), port, {
+    await handleDelivery({ ...worker, executor: inlineExecutor(logging) }, delivery('ok'), port, {
       log,
       stop: new AbortController().signal,
     });
@@ -220,7 +221,7 @@ describe('hostile sizes', () => {
     });
     const { port, published } = recordingPort();
     const limits = { ...DEFAULT_LIMITS, maxBodyBytes: 10 };
-    const small = { ...worker, definition: watched, limits };
+    const small = { ...worker, executor: inlineExecutor(watched), limits };
     expect(await handleDelivery(small, delivery('ok'), port, deps())).toBe('invalid-content');
     expect(bodyOf(published[0]).messages).toEqual([
       'body is 13 bytes, over the limit of 10 bytes (WORKER_MAX_BODY_BYTES)',
@@ -249,7 +250,7 @@ describe('hostile sizes', () => {
     const { port, published } = recordingPort();
     const body = new TextEncoder().encode(JSON.stringify(Array(100_000).fill(1)));
     const many = { ...delivery('ok'), body };
-    expect(await handleDelivery({ ...worker, definition: strict }, many, port, deps())).toBe(
+    expect(await handleDelivery({ ...worker, executor: inlineExecutor(strict) }, many, port, deps())).toBe(
       'invalid-content',
     );
     const messages: string[] = bodyOf(published[0]).messages;

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type DeliveryPort, type Outgoing, PublishError } from '../../../adapter/amqp.ts';
 import { handleDelivery, type WorkerRuntime } from '../../../adapter/consumer.ts';
+import { inlineExecutor } from '../../../adapter/inline.ts';
 import { createLogger } from '../../../adapter/log.ts';
 import {
   DEAD_LETTER_QUEUE,
@@ -30,7 +31,7 @@ const { encodeTable } = require(join(dirname(require.resolve('amqplib')), 'lib/c
 const limits = { maxBodyBytes: 32 * 1024, maxMessageBytes: 64 * 1024 };
 const worker = (maxAttempts: number): WorkerRuntime => ({
   type: 'behave',
-  definition: behave,
+  executor: inlineExecutor(behave),
   timeoutMs: 1_000,
   prefetch: 1,
   policy: { maxAttempts, backoffBaseMs: 10, backoffMaxMs: 100 },

@@ -1,0 +1,97 @@
+/**
+ * The entry of a handler's worker thread: loads one bundle, then runs the requests the pool hands
+ * it, one at a time, and posts back plain data (the bundle's Outcome, or the error it threw). Its
+ * log lines and RUNNING updates go to the main thread, which owns the broker.
+ */
+import { pathToFileURL } from 'node:url';
+import { parentPort, workerData } from 'node:worker_threads';
+import { definitionOf } from '../sdk/definition-of.ts';
+import type { Context, LogFields, RawRequest } from '../sdk/index.ts';
+import type { FromThread, ToThread } from './thread-messages.ts';
+
+const port = parentPort;
+if (port === null) throw new Error('handler-thread.ts runs as a worker thread');
+const post = (message: FromThread, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+
+// The bundle alone: the host verified its sha256; its definition's type is checked by the pool.
+const { bundlePath } = workerData as { bundlePath: string };
+const definition = definitionOf(await import(pathToFileURL(bundlePath).href));
+const aborts = new Map<number, AbortController>();
+const progressSent = new Map<number, () => void>();
+let progressSeq = 0;
+
+port.on('message', (message: ToThread) => {
+  switch (message.kind) {
+    case 'run':
+      void run(message.id, message.request);
+      return;
+    case 'abort':
+      aborts.get(message.id)?.abort(new Error(message.reason));
+      return;
+    case 'progress-sent':
+      progressSent.get(message.seq)?.();
+      progressSent.delete(message.seq);
+      return;
+  }
+});
+post({ kind: 'ready', type: definition.type });
+
+async function run(id: number, request: RawRequest): Promise<void> {
+  const controller = new AbortController();
+  aborts.set(id, controller);
+  const log = (level: 'debug' | 'info' | 'warn' | 'error') => (text: string, fields?: LogFields) =>
+    post({ kind: 'log', id, level, message: String(text), fields: plainFields(fields) });
+  const ctx: Context = {
+    signal: controller.signal,
+    log: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
+    progress: (text) =>
+      new Promise<void>((resolve) => {
+        progressSeq += 1;
+        progressSent.set(progressSeq, resolve);
+        post({ kind: 'progress', id, seq: progressSeq, message: String(text) });
+      }),
+  };
+  try {
+    const outcome = await definition.run(request, ctx);
+    post({ kind: 'done', id, outcome }, transferable(outcome));
+  } catch (cause) {
+    const error = cause instanceof Error ? cause : new Error(`non-error thrown: ${String(cause)}`);
+    const code = (error as { code?: unknown }).code;
+    post({
+      kind: 'threw',
+      id,
+      error: {
+        message: error.message,
+        stack: error.stack ?? `${error.name}: ${error.message}`,
+        code: typeof code === 'string' ? code : undefined,
+      },
+    });
+  } finally {
+    aborts.delete(id);
+  }
+}
+
+/** Buffers that own their whole memory move to the main thread instead of being copied. */
+function transferable(outcome: { status: string; content?: Uint8Array | undefined }): ArrayBuffer[] {
+  const content = outcome.status === 'SUCCESS' ? outcome.content : undefined;
+  if (content === undefined || content.byteOffset !== 0) return [];
+  const buffer = content.buffer;
+  return buffer instanceof ArrayBuffer && buffer.byteLength === content.byteLength ? [buffer] : [];
+}
+
+/** Log fields as data a message can carry (errors as plain objects, anything else as text). */
+function plainFields(fields: LogFields | undefined): LogFields | undefined {
+  if (fields === undefined) return undefined;
+  try {
+    return structuredClone(fields);
+  } catch {
+    return Object.fromEntries(
+      Object.entries(fields).map(([key, value]) => [
+        key,
+        value instanceof Error
+          ? { name: value.name, message: value.message, stack: value.stack }
+          : String(value),
+      ]),
+    );
+  }
+}

@@ -1,0 +1,281 @@
+/**
+ * Handlers in worker threads (`isolation: 'thread'`, the default): one pool per worker type, one
+ * request per thread at a time, at most `size` threads. The main thread keeps the broker, heartbeats
+ * and health; a handler that burns CPU only slows its own thread. At the time limit the handler's
+ * ctx.signal is aborted and it gets a grace to clean up; a thread still busy after it is terminated,
+ * and so is the memory it held. A thread that dies (out of memory, an uncaught error, process.exit)
+ * is replaced. The only file, with handler-thread.ts, that uses node:worker_threads.
+ */
+import { Worker } from 'node:worker_threads';
+import type { DecodedRequest, Happening } from '../protocol/index.ts';
+import type { Outcome } from '../sdk/index.ts';
+import type { HostLogger } from './log.ts';
+import {
+  ABORT_GRACE_MS,
+  delay,
+  type ExecuteOptions,
+  type Executor,
+  failure,
+  thrown,
+  timedOut,
+} from './process.ts';
+import type { FromThread, ToThread } from './thread-messages.ts';
+import { inHandlerSpan } from './tracing.ts';
+
+/** The thread entry beside this file: TypeScript in the sources, JavaScript in the compiled host. */
+const THREAD_ENTRY = new URL(
+  import.meta.url.endsWith('.ts') ? './handler-thread.ts' : './handler-thread.mjs',
+  import.meta.url,
+);
+
+/**
+ * A thread idle this long is ended, so that what its requests allocated goes back to the system; the
+ * next request starts a new one (some 30 to 60 ms, the bundle's import included).
+ */
+export const THREAD_IDLE_MS = 5_000;
+
+export interface PoolOptions {
+  readonly type: string;
+  readonly bundlePath: string;
+  /** Threads at most: requests beyond wait for one. */
+  readonly size: number;
+  /** Heap limit of each thread. */
+  readonly memoryMb: number;
+  readonly log: HostLogger;
+  readonly idleMs?: number;
+}
+
+export interface Pool extends Executor {
+  /** Threads alive now. */
+  threads(): number;
+  /** Ends every thread (what they run is abandoned). */
+  close(): Promise<void>;
+}
+
+type ThreadEnd =
+  | { readonly kind: 'done'; readonly outcome: Outcome }
+  | { readonly kind: 'threw'; readonly error: { message: string; stack: string; code: string | undefined } }
+  | { readonly kind: 'died'; readonly reason: string };
+
+interface Job {
+  readonly id: number;
+  readonly options: ExecuteOptions;
+  readonly end: (end: ThreadEnd) => void;
+}
+
+class HandlerThread {
+  readonly worker: Worker;
+  readonly ready: Promise<void>;
+  exited = false;
+  idleTimer: NodeJS.Timeout | undefined;
+  private job: Job | undefined;
+  private lastError: Error | undefined;
+
+  constructor(options: PoolOptions) {
+    this.worker = new Worker(THREAD_ENTRY, {
+      workerData: { bundlePath: options.bundlePath },
+      resourceLimits: { maxOldGenerationSizeMb: options.memoryMb },
+      name: `handler ${options.type}`,
+    });
+    this.ready = new Promise((resolve, reject) => {
+      this.worker.on('message', (message: FromThread) => {
+        if (message.kind !== 'ready') return this.onMessage(message);
+        if (message.type === options.type) return resolve();
+        reject(
+          new Error(
+            `${options.bundlePath} defines worker ${message.type}, the manifest says ${options.type}`,
+          ),
+        );
+        void this.terminate();
+      });
+      this.worker.on('error', (error) => {
+        this.lastError = error;
+      });
+      this.worker.on('exit', (code) => {
+        this.exited = true;
+        const reason = this.deathReason(code, options.memoryMb);
+        reject(new Error(`the handler thread could not start: ${reason}`));
+        this.job?.end({ kind: 'died', reason });
+        this.job = undefined;
+      });
+    });
+    this.ready.catch(() => undefined);
+  }
+
+  run(job: Job, request: DecodedRequest): void {
+    this.job = job;
+    // A copy that owns its memory moves to the thread; the delivery's bytes may share a larger buffer.
+    const body = new Uint8Array(request.body);
+    try {
+      this.post({ kind: 'run', id: job.id, request: { ...request, body } }, [body.buffer]);
+    } catch (error) {
+      job.end({ kind: 'died', reason: `the request could not be handed to it: ${(error as Error).message}` });
+    }
+  }
+
+  finished(): void {
+    this.job = undefined;
+  }
+
+  post(message: ToThread, transfer: ArrayBuffer[] = []): void {
+    if (!this.exited) this.worker.postMessage(message, transfer);
+  }
+
+  async terminate(): Promise<void> {
+    this.exited = true;
+    clearTimeout(this.idleTimer);
+    await this.worker.terminate();
+  }
+
+  private onMessage(message: Exclude<FromThread, { kind: 'ready' }>): void {
+    const job = this.job;
+    if (job === undefined || message.id !== job.id) return;
+    switch (message.kind) {
+      case 'done':
+        job.end({ kind: 'done', outcome: message.outcome });
+        return;
+      case 'threw':
+        job.end({ kind: 'threw', error: message.error });
+        return;
+      case 'log':
+        job.options.log[message.level](message.message, message.fields);
+        return;
+      case 'progress':
+        job.options
+          .progress(message.message)
+          .catch((error: Error) => job.options.log.warn('RUNNING not sent', { error: error.message }))
+          .finally(() => this.post({ kind: 'progress-sent', seq: message.seq }));
+        return;
+    }
+  }
+
+  private deathReason(code: number, memoryMb: number): string {
+    const error = this.lastError as (Error & { code?: string }) | undefined;
+    if (error?.code === 'ERR_WORKER_OUT_OF_MEMORY') return `it ran out of memory (limit ${memoryMb} MB)`;
+    if (error !== undefined) return `uncaught ${error.name}: ${error.message}`;
+    return `it exited with code ${code} (process.exit in the handler?)`;
+  }
+}
+
+export async function startPool(options: PoolOptions): Promise<Pool> {
+  const idleMs = options.idleMs ?? THREAD_IDLE_MS;
+  const all = new Set<HandlerThread>();
+  const idle: HandlerThread[] = [];
+  const waiting: ((thread: HandlerThread) => void)[] = [];
+  let closed = false;
+  let sequence = 0;
+
+  const spawn = (): HandlerThread => {
+    const thread = new HandlerThread(options);
+    all.add(thread);
+    void thread.worker.once('exit', () => {
+      all.delete(thread);
+      const at = idle.indexOf(thread);
+      if (at >= 0) idle.splice(at, 1);
+    });
+    return thread;
+  };
+
+  const acquire = async (): Promise<HandlerThread> => {
+    for (let thread = idle.pop(); thread !== undefined; thread = idle.pop()) {
+      clearTimeout(thread.idleTimer);
+      if (!thread.exited) return thread;
+    }
+    if (all.size < options.size) {
+      const thread = spawn();
+      await thread.ready;
+      return thread;
+    }
+    return new Promise((resolve) => waiting.push(resolve));
+  };
+
+  const release = (thread: HandlerThread): void => {
+    thread.finished();
+    if (closed) return;
+    const next = waiting.shift();
+    if (thread.exited) {
+      // Its place goes to a fresh thread for whoever waits.
+      if (next !== undefined) void spawnFor(next);
+      return;
+    }
+    if (next !== undefined) {
+      next(thread);
+      return;
+    }
+    idle.push(thread);
+    thread.idleTimer = setTimeout(() => recycle(thread), idleMs);
+    thread.idleTimer.unref();
+  };
+
+  const spawnFor = async (next: (thread: HandlerThread) => void): Promise<void> => {
+    const thread = spawn();
+    try {
+      await thread.ready;
+      next(thread);
+    } catch {
+      // The next execute that needs a thread will try again and report why it cannot start.
+      next(thread);
+    }
+  };
+
+  /** An idle thread is ended: its memory goes back, and a request after a quiet spell starts a new one. */
+  const recycle = (thread: HandlerThread): void => {
+    const at = idle.indexOf(thread);
+    if (at < 0) return;
+    idle.splice(at, 1);
+    void thread.terminate();
+  };
+
+  const execute = async (request: DecodedRequest, run: ExecuteOptions): Promise<Happening> => {
+    let thread: HandlerThread;
+    try {
+      thread = await acquire();
+    } catch (error) {
+      return failure('thread-died', (error as Error).message, (error as Error).message);
+    }
+    sequence += 1;
+    const id = sequence;
+    const ended = new Promise<ThreadEnd>((end) => thread.run({ id, options: run, end }, request));
+    const abort = (reason: string) => thread.post({ kind: 'abort', id, reason });
+    const onStop = () => abort('the host is stopping');
+    run.stop?.addEventListener('abort', onStop, { once: true });
+    const limit = delay(run.timeoutMs);
+    try {
+      let end = await Promise.race([ended, limit.done.then(() => undefined)]);
+      if (end === undefined) {
+        abort(`time limit of ${run.timeoutMs} ms`);
+        const grace = delay(ABORT_GRACE_MS);
+        end = await Promise.race([ended, grace.done.then(() => undefined)]);
+        grace.cancel();
+        if (end === undefined || end.kind === 'died') {
+          // Still running (a loop that never yields, say): the thread goes, and its memory with it.
+          await thread.terminate();
+          return timedOut(run.timeoutMs, ', thread terminated');
+        }
+        return timedOut(run.timeoutMs);
+      }
+      if (end.kind === 'done') return { kind: 'verdict', verdict: end.outcome };
+      if (end.kind === 'threw') return thrown(end.error);
+      return failure('thread-died', end.reason, `the handler's thread died: ${end.reason}`);
+    } finally {
+      limit.cancel();
+      run.stop?.removeEventListener('abort', onStop);
+      release(thread);
+    }
+  };
+
+  // One thread at start: a bundle that cannot load in a thread stops the host before it consumes.
+  // It stays until it has been idle for THREAD_IDLE_MS, like any other.
+  const first = spawn();
+  await first.ready;
+  release(first);
+
+  return {
+    execute: (request, run) => inHandlerSpan(options.type, request.attempt, () => execute(request, run)),
+    threads: () => all.size,
+    async close() {
+      closed = true;
+      await Promise.all([...all].map((thread) => thread.terminate()));
+    },
+  };
+}

@@ -1,0 +1,26 @@
+/** What the pool and a handler thread say to each other: plain data only. */
+import type { LogFields, Outcome, RawRequest } from '../sdk/index.ts';
+
+export type ToThread =
+  | { readonly kind: 'run'; readonly id: number; readonly request: RawRequest }
+  /** The time limit or the drain deadline: the handler's ctx.signal is aborted with this reason. */
+  | { readonly kind: 'abort'; readonly id: number; readonly reason: string }
+  | { readonly kind: 'progress-sent'; readonly seq: number };
+
+export type FromThread =
+  /** The bundle is loaded: the thread can take requests. */
+  | { readonly kind: 'ready'; readonly type: string }
+  | { readonly kind: 'done'; readonly id: number; readonly outcome: Outcome }
+  | {
+      readonly kind: 'threw';
+      readonly id: number;
+      readonly error: { readonly message: string; readonly stack: string; readonly code: string | undefined };
+    }
+  | {
+      readonly kind: 'log';
+      readonly id: number;
+      readonly level: 'debug' | 'info' | 'warn' | 'error';
+      readonly message: string;
+      readonly fields: LogFields | undefined;
+    }
+  | { readonly kind: 'progress'; readonly id: number; readonly seq: number; readonly message: string };

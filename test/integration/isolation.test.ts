@@ -1,0 +1,134 @@
+/**
+ * Handlers that cannot hurt the host: they run in worker threads, so one that burns CPU, never
+ * returns, allocates without bound or calls process.exit costs its own request only; heartbeats,
+ * health and the other worker types go on.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Host } from '../../adapter/host.ts';
+import { DEAD_LETTER_QUEUE, HEARTBEAT_EXCHANGE, RESPONSE_EXCHANGE } from '../../protocol/index.ts';
+import {
+  connectTestBroker,
+  type Observer,
+  type Received,
+  type TestBroker,
+  uniqueType,
+} from './helpers/broker.ts';
+import { buildBehave, startTestHost } from './helpers/host.ts';
+
+let broker: TestBroker;
+let host: Host & { lines: string[] };
+let busy: string;
+let other: string;
+let responses: Observer;
+let deadLetters: Observer;
+
+beforeAll(async () => {
+  busy = uniqueType('busy');
+  other = uniqueType('other');
+  broker = await connectTestBroker();
+  for (const type of [busy, other]) broker.forget(type);
+  responses = await broker.observe(RESPONSE_EXCHANGE);
+  deadLetters = await broker.observe(DEAD_LETTER_QUEUE, '');
+  host = await startTestHost(await buildBehave(busy, other), {
+    WORKER_MAX_ATTEMPTS: '2',
+    WORKER_TIMEOUT_SECONDS: '1',
+    WORKER_MEMORY_MB: '64',
+    WORKER_HEARTBEAT_SECONDS: '0.5',
+  });
+});
+
+afterAll(async () => {
+  await host?.stop();
+  await broker?.close();
+});
+
+let counter = 0;
+const send = async (type: string, body: unknown) => {
+  const requestId = `${type}-${++counter}`;
+  await broker.publishRequest(type, { requestId, body });
+  return requestId;
+};
+const forRequest = (requestId: string) => (message: Received) =>
+  message.headers['regards.request.id'] === requestId;
+
+async function deadLetterOf(requestId: string): Promise<Received | undefined> {
+  const [dead] = await deadLetters.waitFor(forRequest(requestId), 1, 30_000);
+  return dead;
+}
+
+/** The host still answers a plain request of the other type. */
+async function stillServing(): Promise<void> {
+  const requestId = await send(other, { action: 'succeed', content: 'still here' });
+  const [response] = await responses.waitFor(forRequest(requestId), 1, 10_000);
+  expect(response?.json).toMatchObject({ status: 'SUCCESS' });
+}
+
+describe('a handler that burns CPU for 20 s', () => {
+  it('leaves heartbeats on their period, /livez answering, and the other type served', async () => {
+    const heartbeats = await broker.observe(HEARTBEAT_EXCHANGE);
+    const ofType = (type: string) => (message: Received) =>
+      (message.json as { type?: string } | undefined)?.type === type;
+    await heartbeats.drain();
+    const startedAt = Date.now();
+    const burning = await send(busy, { action: 'spin', ms: 20_000 });
+    let slowestLivez = 0;
+    const served: number[] = [];
+    while (Date.now() - startedAt < 19_000) {
+      const t0 = performance.now();
+      const livez = await fetch(`http://127.0.0.1:${host.healthPort}/livez`, {
+        signal: AbortSignal.timeout(5_000),
+      });
+      slowestLivez = Math.max(slowestLivez, performance.now() - t0);
+      expect(livez.status).toBe(200);
+      const t1 = performance.now();
+      await stillServing();
+      served.push(performance.now() - t1);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+    const beats = (await heartbeats.drain()).filter(ofType(busy));
+    const times = beats.map((beat) => Date.parse((beat.json as { heartBeatDate: string }).heartBeatDate));
+    const gaps = times.slice(1).map((time, i) => time - (times[i] ?? time));
+    console.log(
+      `CPU burn 19 s: ${beats.length} heartbeats of the busy type, longest gap ${Math.max(...gaps)} ms; ` +
+        `/livez slowest ${Math.round(slowestLivez)} ms; other type answered ${served.length} times, slowest ${Math.round(Math.max(...served))} ms`,
+    );
+    expect(beats.length).toBeGreaterThanOrEqual(30);
+    expect(Math.max(...gaps)).toBeLessThan(1_500);
+    expect(slowestLivez).toBeLessThan(1_000);
+    // It was past its 1 s limit long ago: terminated, retried, terminated again, dead-lettered.
+    const dead = await deadLetterOf(burning);
+    expect(dead?.headers['x-exception-message']).toBe(
+      'failed after 2 attempts: handler timed out: no result after 1000 ms, thread terminated',
+    );
+  }, 60_000);
+});
+
+describe('handlers that would take the process down', () => {
+  it.each([
+    [
+      'while (true) {}',
+      { action: 'spin', ms: 0 },
+      /^failed after 2 attempts: handler timed out: no result after 1000 ms, thread terminated$/,
+    ],
+    [
+      'allocating without bound',
+      { action: 'allocate' },
+      /^failed after 2 attempts: the handler's thread died: it ran out of memory \(limit 64 MB\)$/,
+    ],
+    [
+      'process.exit(3)',
+      { action: 'exit' },
+      /^failed after 2 attempts: the handler's thread died: it exited with code 3/,
+    ],
+  ])(
+    '%s: dead-lettered after the last attempt, the host alive and serving',
+    async (_, body, reason) => {
+      const requestId = await send(busy, body);
+      const dead = await deadLetterOf(requestId);
+      expect(String(dead?.headers['x-exception-message'])).toMatch(reason);
+      await stillServing();
+      expect(host.isReady()).toBe(true);
+    },
+    40_000,
+  );
+});
