@@ -5,6 +5,8 @@
  */
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
+import { capMessages } from '../protocol/limits.ts';
+import { base64Bytes } from '../protocol/response.ts';
 import { definitionOf } from '../sdk/definition-of.ts';
 import type { Context, LogFields, RawRequest } from '../sdk/index.ts';
 import type { FromThread, ToThread } from './thread-messages.ts';
@@ -53,7 +55,25 @@ async function run(id: number, request: RawRequest): Promise<void> {
   };
   try {
     const outcome = await definition.run(request, ctx);
-    post({ kind: 'done', id, outcome }, transferable(outcome));
+    if (outcome.status === 'SUCCESS' && outcome.content !== undefined) {
+      // Encoded here, off the main thread, which then only copies the bytes into the response.
+      const contentBase64 = base64Bytes(outcome.content);
+      // Moved, not copied, when it owns its memory (a small one shares Node's buffer pool).
+      const owned =
+        contentBase64.byteOffset === 0 && contentBase64.buffer.byteLength === contentBase64.byteLength;
+      post(
+        { kind: 'done', id, outcome: { ...outcome, content: undefined }, contentBase64 },
+        owned ? [contentBase64.buffer as ArrayBuffer] : [],
+      );
+    } else if (outcome.status !== 'SUCCESS') {
+      // Bounded here: a hundred thousand messages never cross to the main thread.
+      post({
+        kind: 'done',
+        id,
+        outcome: { ...outcome, messages: capMessages(outcome.messages) },
+        contentBase64: undefined,
+      });
+    } else post({ kind: 'done', id, outcome, contentBase64: undefined });
   } catch (cause) {
     const error = cause instanceof Error ? cause : new Error(`non-error thrown: ${String(cause)}`);
     const code = (error as { code?: unknown }).code;
@@ -69,14 +89,6 @@ async function run(id: number, request: RawRequest): Promise<void> {
   } finally {
     aborts.delete(id);
   }
-}
-
-/** Buffers that own their whole memory move to the main thread instead of being copied. */
-function transferable(outcome: { status: string; content?: Uint8Array | undefined }): ArrayBuffer[] {
-  const content = outcome.status === 'SUCCESS' ? outcome.content : undefined;
-  if (content === undefined || content.byteOffset !== 0) return [];
-  const buffer = content.buffer;
-  return buffer instanceof ArrayBuffer && buffer.byteLength === content.byteLength ? [buffer] : [];
 }
 
 /** Log fields as data a message can carry (errors as plain objects, anything else as text). */

@@ -10,10 +10,11 @@ import type { Config } from './config.ts';
 import { handleDelivery, type WorkerRuntime } from './consumer.ts';
 import { startHealth } from './health.ts';
 import { type Heartbeats, startHeartbeats } from './heartbeat.ts';
+import { startIdleGc } from './idle-gc.ts';
 import { inlineExecutor } from './inline.ts';
 import { startIoProbe } from './io-probe.ts';
 import type { HostLogger } from './log.ts';
-import { type Pool, startPool } from './pool.ts';
+import { type Pool, startPool, THREAD_IDLE_MS } from './pool.ts';
 import type { Executor } from './process.ts';
 
 export interface Host {
@@ -73,6 +74,7 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
 
   const consumers = new Map<string, ConsumerHandle>();
   const inFlight = new Set<Promise<unknown>>();
+  const idleGc = startIdleGc({ idleMs: THREAD_IDLE_MS * 2, inFlight: () => inFlight.size });
   const stopSignal = new AbortController();
   let connected = false;
   let stopping = false;
@@ -112,7 +114,10 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
       onDelivery: (delivery, port) => {
         const handling = handleDelivery(worker, delivery, port, { log, stop: stopSignal.signal });
         inFlight.add(handling);
-        void handling.finally(() => inFlight.delete(handling));
+        void handling.finally(() => {
+          inFlight.delete(handling);
+          idleGc.busy();
+        });
       },
       onCancelled: () => {
         // Not consuming any more: no heartbeat for this type, /readyz says not ready, until it consumes again.
@@ -207,6 +212,7 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
       await Promise.all(pools.map((pool) => pool.close()));
       await health.close();
       ioProbe.stop();
+      idleGc.stop();
       log.info('stopped');
     },
   };

@@ -53,7 +53,7 @@ export interface Pool extends Executor {
 }
 
 type ThreadEnd =
-  | { readonly kind: 'done'; readonly outcome: Outcome }
+  | { readonly kind: 'done'; readonly outcome: Outcome; readonly contentBase64: Uint8Array | undefined }
   | { readonly kind: 'threw'; readonly error: { message: string; stack: string; code: string | undefined } }
   | { readonly kind: 'died'; readonly reason: string };
 
@@ -132,7 +132,7 @@ class HandlerThread {
     if (job === undefined || message.id !== job.id) return;
     switch (message.kind) {
       case 'done':
-        job.end({ kind: 'done', outcome: message.outcome });
+        job.end({ kind: 'done', outcome: message.outcome, contentBase64: message.contentBase64 });
         return;
       case 'threw':
         job.end({ kind: 'threw', error: message.error });
@@ -254,7 +254,13 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
         }
         return timedOut(run.timeoutMs);
       }
-      if (end.kind === 'done') return { kind: 'verdict', verdict: end.outcome };
+      if (end.kind === 'done') {
+        const verdict =
+          end.outcome.status === 'SUCCESS'
+            ? { ...end.outcome, contentBase64: end.contentBase64 }
+            : end.outcome;
+        return { kind: 'verdict', verdict };
+      }
       if (end.kind === 'threw') return thrown(end.error);
       return failure('thread-died', end.reason, `the handler's thread died: ${end.reason}`);
     } finally {

@@ -10,7 +10,13 @@ export type ToThread =
 export type FromThread =
   /** The bundle is loaded: the thread can take requests. */
   | { readonly kind: 'ready'; readonly type: string }
-  | { readonly kind: 'done'; readonly id: number; readonly outcome: Outcome }
+  /** A success's content comes as Base64 bytes (`contentBase64`), encoded in the thread. */
+  | {
+      readonly kind: 'done';
+      readonly id: number;
+      readonly outcome: Outcome;
+      readonly contentBase64: Uint8Array | undefined;
+    }
   | {
       readonly kind: 'threw';
       readonly id: number;

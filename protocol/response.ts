@@ -22,6 +22,11 @@ export interface Response {
   readonly status: Status;
   readonly messages: readonly string[];
   readonly content?: Uint8Array | undefined;
+  /**
+   * The content already as standard Base64 (ASCII bytes), encoded off the main thread; wins over
+   * `content`. A large result then never becomes a string in the host's own memory.
+   */
+  readonly contentBase64?: Uint8Array | undefined;
   readonly additionalHeaders?: Readonly<Record<string, string>> | undefined;
 }
 
@@ -35,13 +40,36 @@ export interface ResponseBody {
 
 export function responseBody(response: Response): ResponseBody {
   const body: ResponseBody = { status: response.status, messages: [...response.messages] };
-  if (response.status === 'SUCCESS' && response.content !== undefined) {
-    body.content = Buffer.from(response.content).toString('base64');
-  }
   if (response.status === 'SUCCESS' && response.additionalHeaders !== undefined) {
     body.additionalHeaders = { ...response.additionalHeaders };
   }
   return body;
+}
+
+/** Standard Base64 of the bytes, as ASCII bytes. */
+export function base64Bytes(bytes: Uint8Array): Uint8Array {
+  return Buffer.from(
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
+    'latin1',
+  );
+}
+
+/** The response's JSON body as bytes; the Base64 content is copied in once, never made a string. */
+export function responseBytes(response: Response): Uint8Array {
+  const body = responseBody(response);
+  const base64 =
+    response.status !== 'SUCCESS'
+      ? undefined
+      : (response.contentBase64 ??
+        (response.content === undefined ? undefined : base64Bytes(response.content)));
+  if (base64 === undefined) return jsonBytes(body);
+  const head = Buffer.from(`${JSON.stringify(body).slice(0, -1)},"content":"`);
+  const tail = Buffer.from('"}');
+  const bytes = Buffer.allocUnsafe(head.byteLength + base64.byteLength + tail.byteLength);
+  bytes.set(head, 0);
+  bytes.set(base64, head.byteLength);
+  bytes.set(tail, head.byteLength + base64.byteLength);
+  return bytes;
 }
 
 export interface Addressee {
@@ -55,7 +83,7 @@ export function encodeResponse(to: Addressee, response: Response): OutgoingMessa
     // Any key reaches the manager; a routing key holds at most 255 bytes, a request id may be longer.
     routingKey: shortString(to.requestId),
     headers: { [HEADER.tenant]: to.tenant, [HEADER.requestId]: to.requestId },
-    body: jsonBytes(responseBody(response)),
+    body: responseBytes(response),
     contentType: JSON_CONTENT_TYPE,
     persistent: true,
   };

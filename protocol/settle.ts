@@ -19,6 +19,8 @@ export type Verdict =
   | {
       readonly status: 'SUCCESS';
       readonly content: Uint8Array | undefined;
+      /** The content already in Base64 (encoded off the main thread); wins over `content`. */
+      readonly contentBase64?: Uint8Array | undefined;
       readonly headers: Readonly<Record<string, unknown>>;
       /** New requests for the Worker Manager, published before the response. */
       readonly requests?: readonly NewRequest[];
@@ -166,6 +168,7 @@ function reply(verdict: Verdict, limits: Limits): Decision {
       status: 'SUCCESS',
       messages: [],
       content: verdict.content,
+      ...(verdict.contentBase64 === undefined ? {} : { contentBase64: verdict.contentBase64 }),
       ...(Object.keys(additionalHeaders).length > 0 ? { additionalHeaders } : {}),
     },
     requests: verdict.requests ?? [],
@@ -187,7 +190,9 @@ function checkSizes(verdict: Verdict & { status: 'SUCCESS' }, limits: Limits): s
     0,
   );
   const responseBytes =
-    base64Length(verdict.content?.byteLength ?? 0) + headerBytes + RESPONSE_OVERHEAD_BYTES;
+    (verdict.contentBase64?.byteLength ?? base64Length(verdict.content?.byteLength ?? 0)) +
+    headerBytes +
+    RESPONSE_OVERHEAD_BYTES;
   if (responseBytes > limits.maxMessageBytes) {
     return (
       `the result is too large: its response would be about ${responseBytes} bytes, over the ` +

@@ -172,9 +172,15 @@ function parseJson(body: Uint8Array): { ok: true; value: unknown } | { ok: false
   }
 }
 
+/** Issues reported at most: the rest are counted (the host bounds what it publishes anyway). */
+const MAX_ISSUES = 50;
+
 /** One message per issue, each naming the field: `files[0].path: Invalid input: expected string...`. */
 export function issueMessages(error: z.ZodError): string[] {
-  return error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+  const { issues } = error;
+  const messages = issues.slice(0, MAX_ISSUES).map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
+  if (issues.length > MAX_ISSUES) messages.push(`… and ${issues.length - MAX_ISSUES} more issues`);
+  return messages;
 }
 
 function formatPath(path: readonly PropertyKey[]): string {

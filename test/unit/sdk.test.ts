@@ -56,6 +56,27 @@ describe('run: body to outcome', () => {
     });
   });
 
+  it('names the first 50 failing fields and counts the others', async () => {
+    const files = Array.from({ length: 10_000 }, () => ({ path: 1 }));
+    const outcome = await run(echo, { name: 'x', files });
+    if (outcome.status !== 'INVALID_CONTENT') throw new Error(outcome.status);
+    expect(outcome.messages).toHaveLength(51);
+    expect(outcome.messages[49]).toBe('files[49].path: Invalid input: expected string, received number');
+    expect(outcome.messages[50]).toBe('… and 9950 more issues');
+  });
+
+  it('refuses isolation values it does not know', () => {
+    expect(() =>
+      defineWorker({
+        type: 't',
+        accepts: ['a'],
+        input: z.object({}),
+        handler: () => success(),
+        isolation: 'fork' as 'thread',
+      }),
+    ).toThrow(/isolation must be one of thread, inline/);
+  });
+
   it('answers INVALID_CONTENT for a body that is not JSON, or not UTF-8', async () => {
     for (const body of [bytes('{not json'), new Uint8Array([0x7b, 0xff, 0x7d])]) {
       const outcome = await echo.run(rawRequest(body), context());

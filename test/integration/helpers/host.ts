@@ -1,6 +1,6 @@
 /** Building the fixture worker under a unique type, and running the adapter on it (in process or as a child). */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { access, cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { afterEach } from 'vitest';
 import { loadConfig } from '../../../adapter/config.ts';
@@ -120,6 +120,34 @@ function spawnAdapter(args: readonly string[], bundles: string, env: Env): Child
   const host = { process: child, output: () => output, exited };
   spawned.push(host);
   return host;
+}
+
+/**
+ * The allocator environment of the image (deploy/Dockerfile): jemalloc preloaded, with its options,
+ * found where this machine's package put it.
+ */
+export async function imageAllocator(): Promise<Env> {
+  const dockerfile = await readFile(join(ROOT, 'deploy/Dockerfile'), 'utf8');
+  const conf = /MALLOC_CONF=(\S+)/.exec(dockerfile)?.[1];
+  const triplet = process.arch === 'arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu';
+  const candidates = [
+    `/usr/lib/${triplet}/libjemalloc.so.2`,
+    '/usr/lib/libjemalloc.so.2',
+    '/usr/local/lib/libjemalloc.so.2',
+  ];
+  const found = (
+    await Promise.all(
+      candidates.map((path) =>
+        access(path).then(
+          () => path,
+          () => undefined,
+        ),
+      ),
+    )
+  ).find((path) => path !== undefined);
+  if (conf === undefined || found === undefined)
+    throw new Error('the image preloads jemalloc: install it here too (apt-get install libjemalloc2)');
+  return { LD_PRELOAD: found, MALLOC_CONF: conf };
 }
 
 /** The health port a child host reported when it started. */
