@@ -87,7 +87,7 @@ async function verifyEntry(dir: string, entry: ManifestEntry): Promise<VerifiedB
 
 /** Imports a verified bundle; its definition must be the one the manifest describes. */
 export async function importBundle({ entry, path }: VerifiedBundle): Promise<LoadedWorker> {
-  const definition = await importDefinition(path);
+  const definition = await importDefinition(path, entry.sha256);
   if (definition.type !== entry.type) {
     throw new BundleError(
       'BUNDLE_MISMATCH',
@@ -97,10 +97,15 @@ export async function importBundle({ entry, path }: VerifiedBundle): Promise<Loa
   return { entry, definition, path };
 }
 
-/** Imports one bundle file and returns its worker definition. */
-export async function importDefinition(path: string): Promise<WorkerDefinition> {
+/**
+ * Imports one bundle file and returns its worker definition. Node keeps a module for the process's
+ * life, by URL: a version in the URL makes a new version of the same file a module of its own.
+ */
+export async function importDefinition(path: string, version?: string): Promise<WorkerDefinition> {
+  const url = pathToFileURL(resolve(path));
+  if (version !== undefined) url.searchParams.set('sha256', version);
   try {
-    return definitionOf(await import(pathToFileURL(resolve(path)).href));
+    return definitionOf(await import(url.href));
   } catch (cause) {
     throw new BundleError('BUNDLE_INVALID', `${path}: ${(cause as Error).message}`);
   }

@@ -28,6 +28,8 @@ import { inConsumerSpan, recordEnding, sendTraced } from './tracing.ts';
 /** A loaded worker with its effective settings (the definition's own, else the host's defaults). */
 export interface WorkerRuntime {
   readonly type: string;
+  /** The bundle's version, on the handle span and in the settle log line. */
+  readonly sha256: string;
   /** Runs its handler: inline, or in its pool of threads. */
   readonly executor: Executor;
   readonly timeoutMs: number;
@@ -86,6 +88,7 @@ export function handleDelivery(
     recordEnding(span, settled.ending, { type: worker.type, attempt, requestId, reason: settled.reason });
     const fields = {
       requestId,
+      bundleSha256: worker.sha256,
       outcome: settled.ending,
       attempt,
       durationMs: Math.round(performance.now() - started),

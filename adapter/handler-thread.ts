@@ -3,6 +3,8 @@
  * it, one at a time, and posts back plain data (the bundle's Outcome, or the error it threw). Its
  * log lines and RUNNING updates go to the main thread, which owns the broker.
  */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { capMessages } from '../protocol/limits.ts';
@@ -15,9 +17,16 @@ const port = parentPort;
 if (port === null) throw new Error('handler-thread.ts runs as a worker thread');
 const post = (message: FromThread, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
-// The bundle alone: the host verified its sha256; its definition's type is checked by the pool.
-const { bundlePath } = workerData as { bundlePath: string };
-const definition = definitionOf(await import(pathToFileURL(bundlePath).href));
+// The bundle alone, if its bytes are still the ones the host verified (a new version may have been
+// written over it since); its definition's type is checked by the pool.
+const { bundlePath, sha256 } = workerData as { bundlePath: string; sha256: string };
+const actual = createHash('sha256')
+  .update(await readFile(bundlePath))
+  .digest('hex');
+if (actual !== sha256) throw new Error(`${bundlePath} changed since it was verified (sha256 ${actual})`);
+const url = pathToFileURL(bundlePath);
+url.searchParams.set('sha256', sha256);
+const definition = definitionOf(await import(url.href));
 const aborts = new Map<number, AbortController>();
 const progressSent = new Map<number, () => void>();
 let progressSeq = 0;

@@ -1,25 +1,25 @@
 /**
- * The generic host: loads the bundles, keeps one consumer channel per worker type on the broker
- * (re-made after any reconnect), heartbeats for the types it consumes, health endpoints, and an
- * orderly drain on stop.
+ * The generic host: serves a set of bundles (swapped whole when a new version appears), keeps one
+ * consumer channel per worker type on the broker (re-made after any reconnect), heartbeats for the
+ * types it consumes, health endpoints, and an orderly drain on stop.
  */
 import { requestQueueName } from '../protocol/index.ts';
 import { type ConsumerHandle, connectBroker, type Session } from './amqp.ts';
-import { importBundle, verifyBundles } from './bundles.ts';
+import { type BundleSet, loadBundleSet } from './bundle-set.ts';
+import { fingerprintOf, watchBundles } from './bundle-watcher.ts';
 import type { Config } from './config.ts';
 import { handleDelivery, type WorkerRuntime } from './consumer.ts';
 import { startHealth } from './health.ts';
 import { type Heartbeats, startHeartbeats } from './heartbeat.ts';
 import { startIdleGc } from './idle-gc.ts';
-import { inlineExecutor } from './inline.ts';
 import { startIoProbe } from './io-probe.ts';
 import type { HostLogger } from './log.ts';
-import { type Pool, startPool, THREAD_IDLE_MS } from './pool.ts';
-import type { Executor } from './process.ts';
+import { THREAD_IDLE_MS } from './pool.ts';
 
 export interface Host {
   readonly instanceId: string;
   readonly healthPort: number;
+  /** The workers of the version being served. */
   readonly workers: readonly WorkerRuntime[];
   isReady(): boolean;
   /** Stop consuming and heartbeating, let in-flight requests finish within the drain time, close. */
@@ -27,50 +27,13 @@ export interface Host {
 }
 
 const CHANNEL_REOPEN_MS = 1000;
+/** How often the bundles folder is looked at for a new version. */
+export const BUNDLES_POLL_MS = 1000;
 
 export async function startHost(config: Config, log: HostLogger): Promise<Host> {
-  const bundles = await verifyBundles(config.bundles);
-  if (bundles.length === 0) throw new Error(`the manifest in ${config.bundles} lists no workers`);
-  const pools: Pool[] = [];
-  const started = await Promise.allSettled(
-    bundles.map(async (bundle): Promise<WorkerRuntime> => {
-      const { entry } = bundle;
-      const prefetch = entry.prefetch ?? config.prefetch;
-      let executor: Executor;
-      if ((entry.isolation ?? 'thread') === 'inline') {
-        executor = inlineExecutor((await importBundle(bundle)).definition);
-      } else {
-        // Only the thread imports the bundle: the main thread never holds its code.
-        const pool = await startPool({
-          type: entry.type,
-          bundlePath: bundle.path,
-          size: prefetch,
-          memoryMb: entry.memoryMb ?? config.memoryMb,
-          log,
-        });
-        pools.push(pool);
-        executor = pool;
-      }
-      return {
-        type: entry.type,
-        executor,
-        timeoutMs: entry.timeoutMs ?? config.timeoutMs,
-        prefetch,
-        policy: {
-          maxAttempts: entry.maxAttempts ?? config.maxAttempts,
-          backoffBaseMs: config.retryBaseMs,
-          backoffMaxMs: config.retryMaxMs,
-        },
-        limits: config.limits,
-      };
-    }),
-  );
-  const failed = started.find((result) => result.status === 'rejected');
-  if (failed !== undefined) {
-    await Promise.all(pools.map((pool) => pool.close()));
-    throw failed.reason;
-  }
-  const workers = started.map((result) => (result as PromiseFulfilledResult<WorkerRuntime>).value);
+  let current: BundleSet = await loadBundleSet(config, log, await fingerprintOf(config.bundles));
+  /** Sets replaced by a newer version, closing once their last delivery has finished. */
+  const retiring = new Set<BundleSet>();
 
   const consumers = new Map<string, ConsumerHandle>();
   const inFlight = new Set<Promise<unknown>>();
@@ -80,85 +43,133 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
   let stopping = false;
   let generation = 0;
   let heartbeats: Heartbeats | undefined;
-  const isReady = () => connected && !stopping && consumers.size === workers.length;
+  let session: Session | undefined;
+  const isReady = () =>
+    connected && !stopping && [...current.workers.keys()].every((type) => consumers.has(type));
   const ioProbe = startIoProbe({ deadlineMs: config.ioStallMs });
   const health = await startHealth(config.healthPort, { isReady, notAlive: ioProbe.stalled });
 
   const live = (gen: number) => !stopping && gen === generation && connected;
 
   /** Declares the type's queue again and consumes, retrying with backoff until it works or the session ends. */
-  const consumeAgain = (session: Session, worker: WorkerRuntime, gen: number, delayMs: number): void => {
+  const consumeAgain = (on: Session, type: string, gen: number, delayMs: number): void => {
     setTimeout(() => {
-      if (!live(gen) || consumers.has(worker.type)) return;
-      session
-        .declareTopology([worker.type])
-        .then(() => consume(session, worker, gen))
+      if (!live(gen) || consumers.has(type) || !current.workers.has(type)) return;
+      on.declareTopology([type])
+        .then(() => consume(on, type, gen))
         .then(
-          () => log.info('consuming again', { workerType: worker.type }),
+          () => log.info('consuming again', { workerType: type }),
           (error: Error) => {
-            log.warn('cannot consume yet; retrying', {
-              workerType: worker.type,
-              error: error.message,
-              retryInMs: Math.min(delayMs * 2, config.reconnectMaxMs),
-            });
-            consumeAgain(session, worker, gen, Math.min(delayMs * 2, config.reconnectMaxMs));
+            const retryInMs = Math.min(Math.max(delayMs, 100) * 2, config.reconnectMaxMs);
+            log.warn('cannot consume yet; retrying', { workerType: type, error: error.message, retryInMs });
+            consumeAgain(on, type, gen, retryInMs);
           },
         );
     }, delayMs).unref();
   };
 
-  const consume = async (session: Session, worker: WorkerRuntime, gen: number): Promise<void> => {
-    const handle = await session.openConsumer({
-      queue: requestQueueName(worker.type),
-      prefetch: worker.prefetch,
+  const consume = async (on: Session, type: string, gen: number): Promise<void> => {
+    const openedWith = current;
+    const prefetch = openedWith.workers.get(type)?.prefetch ?? config.prefetch;
+    const handle = await on.openConsumer({
+      queue: requestQueueName(type),
+      prefetch,
       onDelivery: (delivery, port) => {
+        // The version served now; a type just removed finishes with the version it was opened with.
+        const set = current.workers.has(type) ? current : openedWith;
+        const worker = set.workers.get(type) as WorkerRuntime;
+        const leave = set.enter();
         const handling = handleDelivery(worker, delivery, port, { log, stop: stopSignal.signal });
         inFlight.add(handling);
         void handling.finally(() => {
           inFlight.delete(handling);
+          leave();
           idleGc.busy();
         });
       },
       onCancelled: () => {
         // Not consuming any more: no heartbeat for this type, /readyz says not ready, until it consumes again.
-        consumers.delete(worker.type);
-        if (!live(gen)) return;
+        if (consumers.get(type) === handle) consumers.delete(type);
+        if (!live(gen) || !current.workers.has(type)) return;
         log.warn(
           'the broker cancelled the consumer (its queue was deleted or its node is down); consuming again',
           {
-            workerType: worker.type,
+            workerType: type,
           },
         );
-        consumeAgain(session, worker, gen, CHANNEL_REOPEN_MS);
+        consumeAgain(on, type, gen, CHANNEL_REOPEN_MS);
       },
       onClosed: (error) => {
-        consumers.delete(worker.type);
+        if (consumers.get(type) === handle) consumers.delete(type);
         // A lost connection closes every channel before it is reported: decide once it would be.
         setTimeout(() => {
-          if (!live(gen) || consumers.has(worker.type)) return;
+          if (!live(gen) || consumers.has(type) || !current.workers.has(type)) return;
           // A channel-level failure (a consumer timeout, say) takes down this type's channel only.
-          log.warn('consumer channel closed; reopening it', {
-            workerType: worker.type,
-            error: error?.message,
-          });
-          consumeAgain(session, worker, gen, 0);
+          log.warn('consumer channel closed; reopening it', { workerType: type, error: error?.message });
+          consumeAgain(on, type, gen, 0);
         }, CHANNEL_REOPEN_MS).unref();
       },
     });
-    consumers.set(worker.type, handle);
+    consumers.set(type, handle);
   };
+
+  /** A new version: verified and started beside the running one, then served; the old one drains. */
+  const swap = async (fingerprint: string): Promise<void> => {
+    let next: BundleSet;
+    try {
+      next = await loadBundleSet(config, log, fingerprint);
+    } catch (error) {
+      log.error('new bundles refused; the running version keeps serving', {
+        bundles: config.bundles,
+        error: (error as Error).message,
+      });
+      return;
+    }
+    if (stopping) return void next.close();
+    const old = current;
+    current = next;
+    const added = [...next.workers.keys()].filter((type) => !old.workers.has(type));
+    const removed = [...old.workers.keys()].filter((type) => !next.workers.has(type));
+    const leaving = removed.flatMap((type) => {
+      const consumer = consumers.get(type);
+      consumers.delete(type);
+      return consumer === undefined ? [] : [consumer];
+    });
+    await Promise.all(leaving.map((consumer) => consumer.cancel()));
+    if (session !== undefined && connected) {
+      for (const type of added) consumeAgain(session, type, generation, 0);
+    }
+    log.info('bundles swapped', {
+      workerTypes: [...next.workers.values()].map((w) => `${w.type}@${w.sha256.slice(0, 12)}`),
+      added,
+      removed,
+    });
+    retiring.add(old);
+    void old.retire().then(async () => {
+      retiring.delete(old);
+      await Promise.all(leaving.map((consumer) => consumer.close()));
+    });
+  };
+  const watcher = watchBundles({
+    dir: config.bundles,
+    intervalMs: BUNDLES_POLL_MS,
+    current: () => current.fingerprint,
+    onChange: swap,
+  });
 
   const broker = await connectBroker({
     url: config.amqpUrl,
     reconnectMaxMs: config.reconnectMaxMs,
     log,
-    setup: async (session) => {
+    setup: async (opened) => {
       const gen = ++generation;
       if (stopping) return;
-      await session.declareTopology(workers.map((worker) => worker.type));
-      const publisher = await session.openPublisher();
+      const types = [...current.workers.keys()];
+      await opened.declareTopology(types);
+      const publisher = await opened.openPublisher();
+      session = opened;
       connected = true;
-      for (const worker of workers) await consume(session, worker, gen);
+      for (const type of types) await consume(opened, type, gen);
       heartbeats?.stop();
       heartbeats = startHeartbeats({
         types: () => [...consumers.keys()],
@@ -168,10 +179,11 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
         publisher,
         log,
       });
-      log.info('consuming', { workerTypes: workers.map((w) => w.type), instanceId: config.instanceId });
+      log.info('consuming', { workerTypes: types, instanceId: config.instanceId });
     },
     onDisconnect: (error) => {
       connected = false;
+      session = undefined;
       heartbeats?.stop();
       heartbeats = undefined;
       consumers.clear();
@@ -184,11 +196,14 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
   return {
     instanceId: config.instanceId,
     healthPort: health.port,
-    workers,
+    get workers() {
+      return [...current.workers.values()];
+    },
     isReady,
     async stop() {
       if (stopping) return;
       stopping = true;
+      watcher.stop();
       heartbeats?.stop();
       await Promise.all([...consumers.values()].map((consumer) => consumer.cancel()));
       const pending = [...inFlight];
@@ -209,7 +224,7 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
       }
       await Promise.all([...consumers.values()].map((consumer) => consumer.close()));
       await broker.close();
-      await Promise.all(pools.map((pool) => pool.close()));
+      await Promise.all([current, ...retiring].map((set) => set.close()));
       await health.close();
       ioProbe.stop();
       idleGc.stop();

@@ -7,7 +7,8 @@ import type { WorkerDefinition } from '../sdk/index.ts';
 import { ABORT_GRACE_MS, delay, type Executor, thrown, timedOut } from './process.ts';
 import { inHandlerSpan } from './tracing.ts';
 
-export function inlineExecutor(definition: WorkerDefinition): Executor {
+/** `sha256`: the bundle's version, for the handle span. */
+export function inlineExecutor(definition: WorkerDefinition, sha256 = ''): Executor {
   return {
     async execute(request, options) {
       const controller = new AbortController();
@@ -16,7 +17,9 @@ export function inlineExecutor(definition: WorkerDefinition): Executor {
       const ctx = { signal: controller.signal, log: options.log, progress: options.progress };
       const limit = delay(options.timeoutMs);
       try {
-        const running = inHandlerSpan(definition.type, request.attempt, () => definition.run(request, ctx));
+        const running = inHandlerSpan({ type: definition.type, sha256 }, request.attempt, () =>
+          definition.run(request, ctx),
+        );
         // A handler still running after its time limit may reject later: that must not go unhandled.
         running.catch(() => undefined);
         const outcome = await Promise.race([running, limit.done.then(() => undefined)]);

@@ -37,6 +37,8 @@ export const THREAD_IDLE_MS = 5_000;
 export interface PoolOptions {
   readonly type: string;
   readonly bundlePath: string;
+  /** What the bundle's bytes must hash to: a thread refuses a file changed since it was verified. */
+  readonly sha256: string;
   /** Threads at most: requests beyond wait for one. */
   readonly size: number;
   /** Heap limit of each thread. */
@@ -73,7 +75,7 @@ class HandlerThread {
 
   constructor(options: PoolOptions) {
     this.worker = new Worker(THREAD_ENTRY, {
-      workerData: { bundlePath: options.bundlePath },
+      workerData: { bundlePath: options.bundlePath, sha256: options.sha256 },
       resourceLimits: { maxOldGenerationSizeMb: options.memoryMb },
       name: `handler ${options.type}`,
     });
@@ -277,7 +279,7 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
   release(first);
 
   return {
-    execute: (request, run) => inHandlerSpan(options.type, request.attempt, () => execute(request, run)),
+    execute: (request, run) => inHandlerSpan(options, request.attempt, () => execute(request, run)),
     threads: () => all.size,
     async close() {
       closed = true;

@@ -93,8 +93,17 @@ export function inConsumerSpan<T>(
 }
 
 /** Runs the handler in its own span, the parent of any span the handler makes with @opentelemetry/api. */
-export function inHandlerSpan<T>(type: string, attempt: number, fn: () => Promise<T>): Promise<T> {
-  const attributes = { 'regards.worker.type': type, 'regards.attempt': attempt };
+export function inHandlerSpan<T>(
+  handler: { readonly type: string; readonly sha256: string },
+  attempt: number,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const { type } = handler;
+  const attributes = {
+    'regards.worker.type': type,
+    'regards.attempt': attempt,
+    'regards.bundle.sha256': handler.sha256,
+  };
   return tracer().startActiveSpan(`handle ${type}`, { kind: SpanKind.INTERNAL, attributes }, async (span) => {
     try {
       return await fn();

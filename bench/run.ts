@@ -5,7 +5,7 @@
  * A closed loop keeps 2 × prefetch requests outstanding (published as the Worker Manager does) and
  * times each from publish to its response. Both workers run as child processes so that their CPU
  * time and RSS are read from /proc. The adapter has the three example bundles loaded beside the
- * trivial one it serves.
+ * trivial one it serves, once with handlers in threads (the default) and once inline.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -55,6 +55,7 @@ const run = randomUUID().slice(0, 8);
 const echoType = `bench-echo-${run}`;
 const rawType = `bench-raw-${run}`;
 const project = await benchProject();
+const bundles = { thread: join(project, 'dist'), inline: await inlineCopy(join(project, 'dist')) };
 // A collector that takes OTLP exports and discards them: the traced adapter's exports cost what they cost.
 const collector = createHttpServer((request, response) => {
   request.resume();
@@ -72,18 +73,21 @@ try {
   for (const prefetch of PREFETCHES) {
     const raw: Figures[] = [];
     const adapter: Figures[] = [];
+    const inline: Figures[] = [];
     const traced: Figures[] = [];
     for (let round = 0; round < ROUNDS; round += 1) {
       // Alternate the order so that drift on a shared machine falls on all.
-      const kinds = TRACING ? ['raw', 'adapter', 'traced'] : ['raw', 'adapter'];
+      const kinds = TRACING ? ['raw', 'adapter', 'inline', 'traced'] : ['raw', 'adapter', 'inline'];
       for (const kind of round % 2 === 0 ? kinds : kinds.reverse()) {
         if (kind === 'raw') raw.push(await phase(rawType, prefetch, startRaw));
         else if (kind === 'adapter')
-          adapter.push(await phase(echoType, prefetch, (p) => startAdapter(p, {})));
+          adapter.push(await phase(echoType, prefetch, (p) => startAdapter(p, bundles.thread, {})));
+        else if (kind === 'inline')
+          inline.push(await phase(echoType, prefetch, (p) => startAdapter(p, bundles.inline, {})));
         else
           traced.push(
             await phase(echoType, prefetch, (p) =>
-              startAdapter(p, { OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl }),
+              startAdapter(p, bundles.thread, { OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl }),
             ),
           );
       }
@@ -92,6 +96,7 @@ try {
       prefetch,
       raw: mean(raw),
       adapter: mean(adapter),
+      inline: mean(inline),
       ...(TRACING ? { traced: mean(traced) } : {}),
     });
   }
@@ -192,7 +197,11 @@ async function startRaw(prefetch: number): Promise<ChildProcess> {
   return child;
 }
 
-async function startAdapter(prefetch: number, extraEnv: Record<string, string>): Promise<ChildProcess> {
+async function startAdapter(
+  prefetch: number,
+  bundlesDir: string,
+  extraEnv: Record<string, string>,
+): Promise<ChildProcess> {
   const port = await freePort();
   // The host as production runs it: precompiled (npm start).
   const flags = process.env.BENCH_ADAPTER_FLAGS?.split(' ').filter(Boolean) ?? HOST_NODE_FLAGS;
@@ -201,7 +210,7 @@ async function startAdapter(prefetch: number, extraEnv: Record<string, string>):
     env: {
       ...process.env,
       AMQP_URL,
-      WORKER_BUNDLES: join(project, 'dist'),
+      WORKER_BUNDLES: bundlesDir,
       WORKER_PREFETCH: String(prefetch),
       WORKER_HEALTH_PORT: String(port),
       ...extraEnv,
@@ -238,6 +247,16 @@ async function benchProject(): Promise<string> {
   const { manifest } = await build({ root: dir });
   console.log(`adapter bundles: ${manifest.workers.map((w) => w.type).join(', ')}`);
   return dir;
+}
+
+/** The same bundles, every worker set to run inline (the manifest says so; the bundles are the same bytes). */
+async function inlineCopy(dist: string): Promise<string> {
+  const copy = `${dist}-inline`;
+  await cp(dist, copy, { recursive: true });
+  const manifest = JSON.parse(await readFile(join(copy, 'manifest.json'), 'utf8'));
+  for (const worker of manifest.workers) worker.isolation = 'inline';
+  await writeFile(join(copy, 'manifest.json'), JSON.stringify(manifest, null, 2));
+  return copy;
 }
 
 function cpuTicks(pid: number): number {
@@ -281,6 +300,7 @@ interface Result {
   prefetch: number;
   raw: Figures;
   adapter: Figures;
+  inline: Figures;
   traced?: Figures;
 }
 
@@ -294,8 +314,12 @@ function print(results: readonly Result[]): void {
     'prefetch | worker          |   msg/s | p50 ms | p99 ms | CPU µs/msg | RSS MB | msg/s vs raw',
     '-------- | --------------- | ------- | ------ | ------ | ---------- | ------ | ------------',
   ];
-  for (const { prefetch, raw, adapter, traced } of results) {
-    lines.push(row(prefetch, 'raw', raw), row(prefetch, 'adapter', adapter, raw));
+  for (const { prefetch, raw, adapter, inline, traced } of results) {
+    lines.push(
+      row(prefetch, 'raw', raw),
+      row(prefetch, 'adapter', adapter, raw),
+      row(prefetch, 'adapter inline', inline, raw),
+    );
     if (traced) lines.push(row(prefetch, 'adapter+tracing', traced, raw));
   }
   const worstRatio = Math.min(...results.map((r) => r.adapter.perSecond / r.raw.perSecond));
@@ -307,8 +331,18 @@ function print(results: readonly Result[]): void {
   lines.push(
     `         adapter RSS <= 100 MB with the example bundles loaded: ${peakRss <= 100 ? 'met' : 'NOT met'} (${f(peakRss, 1)} MB)`,
   );
+  const hop = results.find((r) => r.prefetch === 10) ?? results[0];
+  if (hop !== undefined) {
+    const ratio = hop.adapter.perSecond / hop.inline.perSecond;
+    lines.push(
+      `         threads/inline >= 0.90 at prefetch ${hop.prefetch}: ${ratio >= 0.9 ? 'met' : 'NOT met'} (${f(ratio, 2)}; ` +
+        `CPU ${f(hop.adapter.cpuMicrosPerMessage)} vs ${f(hop.inline.cpuMicrosPerMessage)} µs/msg, ` +
+        `RSS ${f(hop.adapter.rssMB, 1)} vs ${f(hop.inline.rssMB, 1)} MB)`,
+    );
+  }
   lines.push(
-    'adapter+tracing: the same, exporting every span (3 per message) over OTLP/HTTP to a local collector',
+    'adapter: handlers in threads (the default); adapter inline: the same bundles run on the event loop;',
+    'adapter+tracing: threads, exporting every span (3 per message) over OTLP/HTTP to a local collector',
   );
   console.log(lines.join('\n'));
 }

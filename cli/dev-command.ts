@@ -1,6 +1,8 @@
 /**
  * `regards-worker dev`: builds, runs the adapter on the bundles, and on every change in functions/
- * rebuilds and restarts it. A build that fails is reported and the running adapter kept. Ctrl-C stops.
+ * rebuilds them: the running adapter notices the new manifest and swaps to it without a restart
+ * (its in-flight requests finish on the version they started with). A build that fails is reported
+ * and the running version kept. Ctrl-C stops.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { watch } from 'node:fs';
@@ -37,7 +39,10 @@ export async function devCommand(_args: readonly string[], io: Io): Promise<numb
       io.err(`dev: ${error.message}; the running adapter is kept\n`);
       return;
     }
-    await stopAdapter();
+    if (adapter !== undefined && adapter.exitCode === null && adapter.signalCode === null) {
+      io.out('dev: the adapter swaps to the new bundles\n');
+      return;
+    }
     adapter = spawn(process.execPath, [MAIN, 'start'], {
       cwd: io.cwd,
       stdio: ['ignore', 'inherit', 'inherit'],

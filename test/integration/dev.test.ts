@@ -13,7 +13,7 @@ broker.forget(type);
 afterAll(() => broker.close());
 
 describe('regards-worker dev', () => {
-  it('rebuilds and restarts the adapter on a change, and keeps it running when the build fails', async () => {
+  it('rebuilds on a change and the running adapter swaps to it; a failed build keeps the running one', async () => {
     const dir = await tempDir(join(ROOT, 'dist'));
     await mkdir(join(dir, 'functions'));
     const source = (await sourceAs('test/fixtures/behave.ts', type)).replace(
@@ -24,7 +24,7 @@ describe('regards-worker dev', () => {
     await writeFile(file, source);
     const child = spawn(process.execPath, [join(ROOT, 'cli/main.ts'), 'dev'], {
       cwd: dir,
-      env: { PATH: process.env.PATH ?? '', ...hostEnv(join(dir, 'dist'), { WORKER_LOG_LEVEL: 'warn' }) },
+      env: { PATH: process.env.PATH ?? '', ...hostEnv(join(dir, 'dist'), { WORKER_LOG_LEVEL: 'info' }) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -36,14 +36,18 @@ describe('regards-worker dev', () => {
       // A change saved while the first build runs is seen too: the watcher is set up before it.
       await waitUntil(() => output.includes('dev: watching'), 20_000, 'the watcher');
       await appendFile(file, '\n// a change during the first build\n');
-      await waitUntil(() => count('dev: adapter started') === 2, 20_000, 'a restart after that change');
-      await appendFile(file, '\n// a change\n');
-      await waitUntil(() => count('dev: adapter started') === 3, 20_000, 'a restart after the change');
+      await waitUntil(() => count('dev: built') === 2, 20_000, 'a rebuild after that change');
+      await waitUntil(() => output.includes('"msg":"started"'), 20_000, 'the adapter');
+      // A change of code: rebuilt, and the running adapter swaps to it (no second adapter).
+      const swapsBefore = count('"msg":"bundles swapped"');
+      await appendFile(file, "\nexport const changed = 'yes';\n");
+      await waitUntil(() => count('dev: built') === 3, 20_000, 'a rebuild after the change');
+      await waitUntil(() => count('"msg":"bundles swapped"') > swapsBefore, 20_000, 'the swap');
       expect(output).toMatch(/dev: behave\.ts changed; rebuilding/);
       await appendFile(file, '\nexport const broken = ;\n');
       await waitUntil(() => output.includes('the running adapter is kept'), 20_000, 'the failed build');
       expect(output).toMatch(/functions\/behave\.ts:\d+:\d+: /);
-      expect(count('dev: adapter started')).toBe(3);
+      expect(count('dev: adapter started')).toBe(1);
     } finally {
       child.kill('SIGINT');
     }

@@ -1,0 +1,110 @@
+/**
+ * The bundles a host serves, as one value: the manifest's workers, verified, each with its
+ * executor (a pool of threads, or inline). A new version is a new set that replaces the current one
+ * whole; deliveries keep the set they started with, and a retired set closes its pools once the
+ * last of them has finished.
+ */
+import { importBundle, type VerifiedBundle, verifyBundles } from './bundles.ts';
+import type { Config } from './config.ts';
+import type { WorkerRuntime } from './consumer.ts';
+import { inlineExecutor } from './inline.ts';
+import type { HostLogger } from './log.ts';
+import { type Pool, startPool } from './pool.ts';
+import type { Executor } from './process.ts';
+
+export interface BundleSet {
+  /** What identifies this version of the folder (see bundle-watcher.ts). */
+  readonly fingerprint: string;
+  readonly workers: ReadonlyMap<string, WorkerRuntime>;
+  /** A delivery starts on this set; call what it returns when it has finished. */
+  enter(): () => void;
+  /** No new deliveries: closes its pools once every delivery that started on it has finished. */
+  retire(): Promise<void>;
+  /** Closes its pools now (what they run is abandoned). */
+  close(): Promise<void>;
+}
+
+export async function loadBundleSet(
+  config: Config,
+  log: HostLogger,
+  fingerprint: string,
+): Promise<BundleSet> {
+  const bundles = await verifyBundles(config.bundles);
+  if (bundles.length === 0) throw new Error(`the manifest in ${config.bundles} lists no workers`);
+  const pools: Pool[] = [];
+  const started = await Promise.allSettled(
+    bundles.map((bundle) => workerRuntime(bundle, config, log, (pool) => pools.push(pool))),
+  );
+  const close = () => Promise.all(pools.map((pool) => pool.close())).then(() => undefined);
+  const failed = started.find((result) => result.status === 'rejected');
+  if (failed !== undefined) {
+    await close();
+    throw failed.reason;
+  }
+  const workers = new Map(
+    started.map((result) => {
+      const runtime = (result as PromiseFulfilledResult<WorkerRuntime>).value;
+      return [runtime.type, runtime];
+    }),
+  );
+  let inFlight = 0;
+  let retired: (() => void) | undefined;
+  return {
+    fingerprint,
+    workers,
+    enter() {
+      inFlight += 1;
+      let left = false;
+      return () => {
+        if (left) return;
+        left = true;
+        inFlight -= 1;
+        if (inFlight === 0) retired?.();
+      };
+    },
+    async retire() {
+      if (inFlight > 0) await new Promise<void>((resolve) => (retired = resolve));
+      await close();
+    },
+    close,
+  };
+}
+
+async function workerRuntime(
+  bundle: VerifiedBundle,
+  config: Config,
+  log: HostLogger,
+  started: (pool: Pool) => void,
+): Promise<WorkerRuntime> {
+  const { entry } = bundle;
+  const prefetch = entry.prefetch ?? config.prefetch;
+  let executor: Executor;
+  if ((entry.isolation ?? 'thread') === 'inline') {
+    executor = inlineExecutor((await importBundle(bundle)).definition, entry.sha256);
+  } else {
+    // Only the thread imports the bundle: the main thread never holds its code.
+    const pool = await startPool({
+      type: entry.type,
+      bundlePath: bundle.path,
+      sha256: entry.sha256,
+      size: prefetch,
+      memoryMb: entry.memoryMb ?? config.memoryMb,
+      log,
+    });
+    started(pool);
+    executor = pool;
+  }
+  return {
+    type: entry.type,
+    sha256: entry.sha256,
+    executor,
+    timeoutMs: entry.timeoutMs ?? config.timeoutMs,
+    prefetch,
+    policy: {
+      maxAttempts: entry.maxAttempts ?? config.maxAttempts,
+      backoffBaseMs: config.retryBaseMs,
+      backoffMaxMs: config.retryMaxMs,
+    },
+    limits: config.limits,
+  };
+}
