@@ -3,8 +3,6 @@
  * in exactly one terminal answer (a response, a dead-letter copy, or a rejection onto regards.DLX),
  * nothing escapes the host, and everything published fits what the wire allows.
  */
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type DeliveryPort, type Outgoing, PublishError } from '../../../adapter/amqp.ts';
@@ -21,12 +19,7 @@ import {
   STATUSES,
 } from '../../../protocol/index.ts';
 import behave from '../../fixtures/behave.ts';
-
-const require = createRequire(import.meta.url);
-// The AMQP client's own encoders: what it refuses, the real edge refuses.
-const { encodeTable } = require(join(dirname(require.resolve('amqplib')), 'lib/codec.js')) as {
-  encodeTable: (buffer: Buffer, value: unknown, offset: number) => number;
-};
+import { encodeTable } from '../../helpers/amqp-codec.ts';
 
 const limits = { maxBodyBytes: 32 * 1024, maxMessageBytes: 64 * 1024 };
 const worker = (maxAttempts: number): WorkerRuntime => ({

@@ -1,5 +1,3 @@
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   capMessages,
@@ -13,12 +11,8 @@ import {
   truncateUtf8,
   utf8Bytes,
 } from '../../../protocol/index.ts';
+import { encodeTable } from '../../helpers/amqp-codec.ts';
 
-// The AMQP client's own table encoder: our sizes must never be below what it writes.
-const require = createRequire(import.meta.url);
-const { encodeTable } = require(join(dirname(require.resolve('amqplib')), 'lib/codec.js')) as {
-  encodeTable: (buffer: Buffer, value: unknown, offset: number) => number;
-};
 const clientBytes = (headers: Record<string, HeaderValue>) => encodeTable(Buffer.alloc(1 << 20), headers, 0);
 
 describe('truncateUtf8', () => {
