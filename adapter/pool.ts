@@ -105,6 +105,10 @@ class HandlerThread {
   }
 
   run(job: Job, request: DecodedRequest): void {
+    if (this.exited) {
+      job.end({ kind: 'died', reason: 'it could not start, or had ended' });
+      return;
+    }
     this.job = job;
     // A copy that owns its memory moves to the thread; the delivery's bytes may share a larger buffer.
     const body = new Uint8Array(request.body);
