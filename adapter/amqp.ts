@@ -78,6 +78,8 @@ export interface BrokerOptions {
   readonly onDisconnect: (error: Error) => void;
   /** Retries before the first connection succeeds (default: forever). */
   readonly initialMaxRetries?: number;
+  /** Names the connection in the broker's management UI, so that replicas can be told apart. */
+  readonly connectionName: string;
   /** The longest wait between two attempts to reach the broker. */
   readonly reconnectMaxMs: number;
 }
@@ -86,13 +88,24 @@ export interface Broker {
   close(): Promise<void>;
 }
 
+/** The broker refused this host's login or virtual host: retrying would not help. */
+export class BrokerRefused extends Error {
+  readonly code = 'BROKER_REFUSED';
+}
+
+/**
+ * What a refusal looks like: the broker's 403 for the credentials; for the vhost (530, or 403 without
+ * permission) the client reports only that the connection was closed instead of opened.
+ */
+const REFUSED = /ACCESS[-_]REFUSED|NOT[-_]ALLOWED|Expected ConnectionOpenOk; got <ConnectionClose/;
+
 export async function connectBroker(options: BrokerOptions): Promise<Broker> {
   const { log } = options;
   // Loaded here, not at import time: tracing is started before amqplib loads.
   const { connect } = await import('amqplib');
   const connection = await connect(options.url, {
     noDelay: true,
-    clientProperties: { connection_name: 'regards-worker' },
+    clientProperties: { connection_name: options.connectionName },
     recovery: {
       initialDelay: Math.min(500, options.reconnectMaxMs),
       maxDelay: options.reconnectMaxMs,
@@ -110,11 +123,38 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
   });
   connection.on('error', (error: Error) => log.warn('connection error', { error: error.message }));
   connection.on('disconnect', (error: Error) => options.onDisconnect(error));
+  // Refused at start (a wrong password or vhost): say what the broker answered and stop, rather than retry
+  // for ever. Once connected, a refusal (credentials rotated, say) is retried like any other failure.
+  let connectedOnce = false;
+  let refused: Error | undefined;
+  connection.on('connect', () => {
+    connectedOnce = true;
+  });
+  connection.on('connect-failed', (error: Error) => {
+    if (connectedOnce || !REFUSED.test(error.message)) return;
+    refused = error;
+    void connection.close().catch(() => undefined);
+  });
   connection.on('reconnect-scheduled', ({ attempt, delay, error }) =>
-    log.warn('broker unreachable; retrying', { attempt, delayMs: Math.round(delay), error: error?.message }),
+    log.warn('cannot reach the broker; retrying', {
+      attempt,
+      delayMs: Math.round(delay),
+      error: error?.message,
+    }),
   );
   connection.on('blocked', (reason: string) => log.warn('connection blocked by the broker', { reason }));
-  await connection.waitForConnect();
+  try {
+    await connection.waitForConnect();
+  } catch (error) {
+    if (refused !== undefined) {
+      const vhost = decodeURIComponent(new URL(options.url).pathname.slice(1)) || '/';
+      const what = /ConnectionOpenOk/.test(refused.message)
+        ? `virtual host ${vhost} (it does not exist, or the user may not use it)`
+        : 'login';
+      throw new BrokerRefused(`the broker refused the connection: ${what}: ${refused.message}`);
+    }
+    throw error;
+  }
   return { close: () => connection.close().catch(() => undefined) };
 }
 

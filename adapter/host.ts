@@ -4,7 +4,7 @@
  * types it consumes, health endpoints, and an orderly drain on stop.
  */
 import { requestQueueName } from '../protocol/index.ts';
-import { type ConsumerHandle, connectBroker, type Session } from './amqp.ts';
+import { type Broker, type ConsumerHandle, connectBroker, type Session } from './amqp.ts';
 import { type BundleSet, loadBundleSet } from './bundle-set.ts';
 import { fingerprintOf, watchBundles } from './bundle-watcher.ts';
 import type { Config } from './config.ts';
@@ -157,41 +157,56 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
     onChange: swap,
   });
 
-  const broker = await connectBroker({
-    url: config.amqpUrl,
-    reconnectMaxMs: config.reconnectMaxMs,
-    log,
-    setup: async (opened) => {
-      const gen = ++generation;
-      if (stopping) return;
-      const types = [...current.workers.keys()];
-      await opened.declareTopology(types);
-      const publisher = await opened.openPublisher();
-      session = opened;
-      connected = true;
-      for (const type of types) await consume(opened, type, gen);
-      heartbeats?.stop();
-      heartbeats = startHeartbeats({
-        types: () => [...consumers.keys()],
-        tenant: config.tenant,
-        instanceId: config.instanceId,
-        intervalMs: config.heartbeatMs,
-        publisher,
-        log,
-      });
-      log.info('consuming', { workerTypes: types, instanceId: config.instanceId });
-    },
-    onDisconnect: (error) => {
-      connected = false;
-      session = undefined;
-      heartbeats?.stop();
-      heartbeats = undefined;
-      consumers.clear();
-      log.warn('disconnected from the broker; in-flight requests will be redelivered', {
-        error: error.message,
-      });
-    },
-  });
+  const stopLocal = async () => {
+    watcher.stop();
+    await Promise.all([current, ...retiring].map((set) => set.close()));
+    await health.close();
+    ioProbe.stop();
+    idleGc.stop();
+  };
+  let broker: Broker;
+  try {
+    broker = await connectBroker({
+      url: config.amqpUrl,
+      connectionName: `regards-worker ${config.instanceId}`,
+      reconnectMaxMs: config.reconnectMaxMs,
+      log,
+      setup: async (opened) => {
+        const gen = ++generation;
+        if (stopping) return;
+        const types = [...current.workers.keys()];
+        await opened.declareTopology(types);
+        const publisher = await opened.openPublisher();
+        session = opened;
+        connected = true;
+        for (const type of types) await consume(opened, type, gen);
+        heartbeats?.stop();
+        heartbeats = startHeartbeats({
+          types: () => [...consumers.keys()],
+          tenant: config.tenant,
+          instanceId: config.instanceId,
+          intervalMs: config.heartbeatMs,
+          publisher,
+          log,
+        });
+        log.info('consuming', { workerTypes: types, instanceId: config.instanceId });
+      },
+      onDisconnect: (error) => {
+        connected = false;
+        session = undefined;
+        heartbeats?.stop();
+        heartbeats = undefined;
+        consumers.clear();
+        log.warn('disconnected from the broker; in-flight requests will be redelivered', {
+          error: error.message,
+        });
+      },
+    });
+  } catch (error) {
+    // Nothing keeps running behind a host that could not start.
+    await stopLocal();
+    throw error;
+  }
 
   return {
     instanceId: config.instanceId,
@@ -203,7 +218,6 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
     async stop() {
       if (stopping) return;
       stopping = true;
-      watcher.stop();
       heartbeats?.stop();
       await Promise.all([...consumers.values()].map((consumer) => consumer.cancel()));
       const pending = [...inFlight];
@@ -224,10 +238,7 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
       }
       await Promise.all([...consumers.values()].map((consumer) => consumer.close()));
       await broker.close();
-      await Promise.all([current, ...retiring].map((set) => set.close()));
-      await health.close();
-      ioProbe.stop();
-      idleGc.stop();
+      await stopLocal();
       log.info('stopped');
     },
   };

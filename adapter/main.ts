@@ -2,6 +2,7 @@
  * `regards-worker start`: the adapter process. The only file of adapter/ that touches the process:
  * environment, signals, exit codes. Also the entry of the precompiled host (dist/adapter.mjs).
  */
+import type { BrokerRefused } from './amqp.ts';
 import type { BundleError } from './bundles.ts';
 import { ConfigError, loadConfig, redactUrl } from './config.ts';
 import type { Host } from './host.ts';
@@ -64,8 +65,10 @@ export async function runAdapter(env: Readonly<Record<string, string | undefined
     const { startHost } = await import('./host.ts');
     host = await startHost(config, log);
   } catch (error) {
-    log.error('cannot start', { error: (error as Error).message, code: (error as BundleError).code });
-    process.exit(1);
+    const code = (error as BundleError | BrokerRefused).code;
+    log.error('cannot start', { error: (error as Error).message, code });
+    // 3: the broker refused the login or the vhost (fix the credentials); 1: anything else.
+    process.exit(code === 'BROKER_REFUSED' ? 3 : 1);
   }
   log.info('started', {
     healthPort: host.healthPort,
