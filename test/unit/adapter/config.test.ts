@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, ConfigError, loadConfig, redactUrl } from '../../../adapter/config.ts';
 
@@ -97,5 +99,17 @@ describe('configuration from the environment', () => {
 
   it('never shows the password', () => {
     expect(redactUrl('amqp://user:secret@host:5672/vhost')).toBe('amqp://user:***@host:5672/vhost');
+  });
+});
+
+describe('the README documents the configuration', () => {
+  it('lists every variable the host reads, and none it does not read', () => {
+    const readme = readFileSync(join(import.meta.dirname, '../../../README.md'), 'utf8');
+    const section = readme.slice(
+      readme.indexOf('### Configuration'),
+      readme.indexOf('### When a request can be'),
+    );
+    const documented = [...section.matchAll(/^\| `([A-Z][A-Z0-9_]*)`/gm)].map((match) => match[1]);
+    expect([...documented].sort()).toEqual([...CONFIG_VARIABLES].sort());
   });
 });

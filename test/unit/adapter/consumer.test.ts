@@ -178,6 +178,21 @@ describe('carrying a decision out, in order', () => {
   });
 });
 
+describe('the settle line says why', () => {
+  it.each([
+    ['throw', 'retry', /^handler threw: boom$/],
+    ['error', 'error', /^known$/],
+  ])('%s → %s with its reason', async (mode, outcome, reason) => {
+    const lines: string[] = [];
+    const { port } = recordingPort();
+    const log = createLogger('info', (line) => lines.push(line));
+    await handleDelivery(worker, delivery(mode), port, { log, stop: new AbortController().signal });
+    const settled = lines.map((line) => JSON.parse(line)).find((entry) => entry.msg === 'settled');
+    expect(settled).toMatchObject({ outcome, requestId: 'R', bundleSha256: 'a'.repeat(64) });
+    expect(settled.reason).toMatch(reason);
+  });
+});
+
 describe('hostile sizes', () => {
   const big = 'x'.repeat(70_000);
 
