@@ -3,6 +3,7 @@
  * names are a contract with operators' deployments: never rename one.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as z from 'zod';
 import { DEFAULT_LIMITS, type Limits } from '../protocol/index.ts';
@@ -38,6 +39,9 @@ const amqpUrl = z
 
 const schema = z.strictObject({
   AMQP_URL: amqpUrl.default(DEFAULTS.AMQP_URL),
+  // Secrets as files, the orchestrators' convention (a mounted Secret): read once, at start.
+  AMQP_URL_FILE: z.string().min(1).optional(),
+  AMQP_PASSWORD_FILE: z.string().min(1).optional(),
   WORKER_BUNDLES: z.string().min(1).default(DEFAULTS.WORKER_BUNDLES),
   WORKER_PREFETCH: integer(1, 65535).default(DEFAULTS.WORKER_PREFETCH),
   // RabbitMQ closes a channel whose delivery stays unacknowledged 30 minutes: stay well below.
@@ -93,7 +97,10 @@ export class ConfigError extends Error {
  * Reads the variables this host knows from `env`. Unknown WORKER_* variables are refused, so that a
  * misspelt name does not silently fall back to a default.
  */
-export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  readSecret: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): Config {
   const known: Record<string, string> = {};
   const problems: string[] = [];
   for (const [name, value] of Object.entries(env)) {
@@ -102,6 +109,22 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     else if (name.startsWith('WORKER_'))
       problems.push(`${name}: unknown variable (known: ${CONFIG_VARIABLES.join(', ')})`);
   }
+  const secret = (name: string): string | undefined => {
+    const path = known[name];
+    if (path === undefined) return undefined;
+    try {
+      // A file's last line break is not part of the secret.
+      return readSecret(path).replace(/\r?\n$/, '');
+    } catch (error) {
+      problems.push(`${name}: cannot read ${path} (${(error as { code?: string }).code ?? 'error'})`);
+      return undefined;
+    }
+  };
+  if (known.AMQP_URL !== undefined && known.AMQP_URL_FILE !== undefined)
+    problems.push('AMQP_URL and AMQP_URL_FILE are both set: set one of them');
+  const urlFromFile = secret('AMQP_URL_FILE');
+  if (urlFromFile !== undefined) known.AMQP_URL = urlFromFile;
+  const password = secret('AMQP_PASSWORD_FILE');
   const parsed = schema.safeParse(known);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
@@ -110,7 +133,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   const c = parsed.data;
   return {
-    amqpUrl: c.AMQP_URL,
+    amqpUrl: password === undefined ? c.AMQP_URL : withPassword(c.AMQP_URL, password),
     bundles: c.WORKER_BUNDLES,
     prefetch: c.WORKER_PREFETCH,
     timeoutMs: Math.round(c.WORKER_TIMEOUT_SECONDS * 1000),
@@ -128,6 +151,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     ioStallMs: Math.round(c.WORKER_IO_STALL_SECONDS * 1000),
     memoryMb: c.WORKER_MEMORY_MB,
   };
+}
+
+/** The URL with its password replaced (AMQP_PASSWORD_FILE). */
+function withPassword(url: string, password: string): string {
+  const parsed = new URL(url);
+  parsed.password = encodeURIComponent(password);
+  return parsed.toString();
 }
 
 /** The URL with its password hidden, for logs. */

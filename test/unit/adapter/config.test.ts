@@ -102,6 +102,42 @@ describe('configuration from the environment', () => {
   });
 });
 
+describe('secrets from files', () => {
+  const files: Record<string, string> = {
+    '/run/secrets/url': 'amqps://worker:from-file@rabbit:5671/regards.multitenant.manager\n',
+    '/run/secrets/password': 'p@ss:word/é\n',
+  };
+  const read = (path: string) => {
+    const content = files[path];
+    if (content === undefined) throw Object.assign(new Error('no such file'), { code: 'ENOENT' });
+    return content;
+  };
+
+  it('reads the URL from AMQP_URL_FILE, without its last line break', () => {
+    expect(loadConfig({ AMQP_URL_FILE: '/run/secrets/url' }, read).amqpUrl).toBe(
+      'amqps://worker:from-file@rabbit:5671/regards.multitenant.manager',
+    );
+  });
+
+  it("replaces the URL's password with AMQP_PASSWORD_FILE's, encoded", () => {
+    const config = loadConfig(
+      { AMQP_URL: 'amqp://worker@rabbit/vhost', AMQP_PASSWORD_FILE: '/run/secrets/password' },
+      read,
+    );
+    expect(decodeURIComponent(new URL(config.amqpUrl).password)).toBe('p@ss:word/é');
+    expect(new URL(config.amqpUrl).username).toBe('worker');
+  });
+
+  it('refuses both forms of one variable, naming them, and names a file it cannot read', () => {
+    expect(() => loadConfig({ AMQP_URL: 'amqp://a@b', AMQP_URL_FILE: '/run/secrets/url' }, read)).toThrow(
+      /AMQP_URL and AMQP_URL_FILE are both set/,
+    );
+    expect(() => loadConfig({ AMQP_PASSWORD_FILE: '/run/secrets/missing' }, read)).toThrow(
+      /AMQP_PASSWORD_FILE: cannot read \/run\/secrets\/missing \(ENOENT\)/,
+    );
+  });
+});
+
 describe('the README documents the configuration', () => {
   it('lists every variable the host reads, and none it does not read', () => {
     const readme = readFileSync(join(import.meta.dirname, '../../../README.md'), 'utf8');
