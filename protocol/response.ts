@@ -38,7 +38,8 @@ export interface ResponseBody {
   additionalHeaders?: Record<string, string>;
 }
 
-export function responseBody(response: Response): ResponseBody {
+/** The body's fields but its content, which responseBytes() writes in as bytes. */
+function responseBody(response: Response): ResponseBody {
   const body: ResponseBody = { status: response.status, messages: [...response.messages] };
   if (response.status === 'SUCCESS' && response.additionalHeaders !== undefined) {
     body.additionalHeaders = { ...response.additionalHeaders };
