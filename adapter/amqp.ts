@@ -13,6 +13,7 @@ import {
   workerTopology,
 } from '../protocol/index.ts';
 import type { HostLogger } from './log.ts';
+import type { Recorder } from './metrics.ts';
 
 export type Outgoing = OutgoingMessage & { readonly expiration?: string };
 
@@ -80,6 +81,7 @@ export interface BrokerOptions {
   readonly initialMaxRetries?: number;
   /** Names the connection in the broker's management UI, so that replicas can be told apart. */
   readonly connectionName: string;
+  readonly metrics: Recorder;
   /** The longest wait between two attempts to reach the broker. */
   readonly reconnectMaxMs: number;
 }
@@ -113,7 +115,7 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
       waitForConnect: false,
       setup: async (model: amqp.ChannelModel) => {
         try {
-          await options.setup(session(model, log));
+          await options.setup(session(model, log, options.metrics));
         } catch (error) {
           log.error('setup after connecting failed; reconnecting', { error: (error as Error).message });
           throw error;
@@ -158,7 +160,7 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
   return { close: () => connection.close().catch(() => undefined) };
 }
 
-function session(model: amqp.ChannelModel, log: HostLogger): Session {
+function session(model: amqp.ChannelModel, log: HostLogger, metrics: Recorder): Session {
   return {
     async declareTopology(types) {
       const channel = await model.createChannel();
@@ -170,7 +172,7 @@ function session(model: amqp.ChannelModel, log: HostLogger): Session {
     async openPublisher() {
       const channel = await model.createConfirmChannel();
       channel.on('error', (error: Error) => log.warn('publisher channel error', { error: error.message }));
-      return confirmedPublisher(channel);
+      return confirmedPublisher(channel, metrics);
     },
 
     async openConsumer({ queue, prefetch, onDelivery, onCancelled, onClosed }) {
@@ -189,7 +191,7 @@ function session(model: amqp.ChannelModel, log: HostLogger): Session {
       channel.on('close', () => {
         if (!closing) onClosed(lastError);
       });
-      const publisher = confirmedPublisher(channel);
+      const publisher = confirmedPublisher(channel, metrics);
       await channel.prefetch(prefetch);
       const { consumerTag } = await channel.consume(
         queue,
@@ -258,7 +260,7 @@ function deliveryPort(
   };
 }
 
-function confirmedPublisher(channel: amqp.ConfirmChannel): Publisher {
+function confirmedPublisher(channel: amqp.ConfirmChannel, metrics: Recorder): Publisher {
   // A mandatory message that no queue takes comes back (basic.return) before its confirm.
   const returned = new Set<string>();
   channel.on('return', (message: amqp.Message) => {
@@ -272,6 +274,7 @@ function confirmedPublisher(channel: amqp.ConfirmChannel): Publisher {
       return new Promise<void>((resolve, reject) => {
         sequence += 1;
         const messageId = `${prefix}.${sequence}`;
+        const sentAt = performance.now();
         const body = Buffer.isBuffer(message.body)
           ? message.body
           : Buffer.from(message.body.buffer, message.body.byteOffset, message.body.byteLength);
@@ -290,6 +293,7 @@ function confirmedPublisher(channel: amqp.ConfirmChannel): Publisher {
               ...(message.expiration === undefined ? {} : { expiration: message.expiration }),
             },
             (error: unknown) => {
+              metrics.confirmed((performance.now() - sentAt) / 1000);
               if (returned.delete(messageId)) {
                 reject(
                   new PublishError(

@@ -26,6 +26,7 @@ export const DEFAULTS = Object.freeze({
   WORKER_RECONNECT_MAX_SECONDS: 5,
   WORKER_IO_STALL_SECONDS: 15,
   WORKER_MEMORY_MB: 512,
+  WORKER_METRICS: 'on',
 });
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -62,6 +63,7 @@ const schema = z.strictObject({
   WORKER_RECONNECT_MAX_SECONDS: seconds(0.1, 300).default(DEFAULTS.WORKER_RECONNECT_MAX_SECONDS),
   WORKER_IO_STALL_SECONDS: seconds(0.1, 600).default(DEFAULTS.WORKER_IO_STALL_SECONDS),
   WORKER_MEMORY_MB: integer(16, 65_536).default(DEFAULTS.WORKER_MEMORY_MB),
+  WORKER_METRICS: z.enum(['on', 'off']).default('on'),
 });
 
 export const CONFIG_VARIABLES = Object.freeze(Object.keys(schema.shape));
@@ -87,6 +89,8 @@ export interface Config {
   readonly ioStallMs: number;
   /** Heap limit of a handler thread, unless its definition says otherwise. */
   readonly memoryMb: number;
+  /** GET /metrics served (and prom-client loaded). */
+  readonly metrics: boolean;
 }
 
 export class ConfigError extends Error {
@@ -150,6 +154,7 @@ export function loadConfig(
     reconnectMaxMs: Math.round(c.WORKER_RECONNECT_MAX_SECONDS * 1000),
     ioStallMs: Math.round(c.WORKER_IO_STALL_SECONDS * 1000),
     memoryMb: c.WORKER_MEMORY_MB,
+    metrics: c.WORKER_METRICS === 'on',
   };
 }
 

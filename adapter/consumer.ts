@@ -22,6 +22,7 @@ import {
 } from '../protocol/index.ts';
 import { type DeliveryPort, PublishError } from './amqp.ts';
 import type { HostLogger } from './log.ts';
+import type { Recorder } from './metrics.ts';
 import { type Executor, type Processed, processDelivery } from './process.ts';
 import { inConsumerSpan, recordEnding, sendTraced } from './tracing.ts';
 
@@ -40,6 +41,7 @@ export interface WorkerRuntime {
 
 export interface ConsumeDeps {
   readonly log: HostLogger;
+  readonly metrics: Recorder;
   /** Aborted at the drain deadline: handlers see it, and what finishes later is left unacked. */
   readonly stop: AbortSignal;
 }
@@ -55,6 +57,8 @@ export function handleDelivery(
     const log = deps.log.child({ workerType: worker.type });
     let processed: Processed | undefined;
     let settled: Settled;
+    let handledMs = 0;
+    deps.metrics.inFlight(worker.type, 1);
     try {
       processed = await processDelivery(worker.executor, delivery, {
         timeoutMs: worker.timeoutMs,
@@ -69,6 +73,7 @@ export function handleDelivery(
             port.publish,
           ),
       });
+      handledMs = performance.now() - started;
       settled = deps.stop.aborted
         ? { ending: 'abandoned', reason: 'drain deadline passed: left unacked for redelivery' }
         : await carryOut(worker, delivery, processed, port);
@@ -96,6 +101,8 @@ export function handleDelivery(
     };
     if (settled.ending === 'unconfirmed' || settled.ending === 'rejected') log.warn('settled', fields);
     else log.info('settled', fields);
+    deps.metrics.inFlight(worker.type, -1);
+    deps.metrics.settled(worker.type, settled.ending, handledMs / 1000);
     return settled.ending;
   });
 }

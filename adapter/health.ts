@@ -1,6 +1,6 @@
 /**
- * GET /livez (the process answers and can still do file I/O) and GET /readyz (connected and
- * consuming) for orchestrators.
+ * GET /livez (the process answers and can still do file I/O), GET /readyz (connected and consuming)
+ * for orchestrators, and GET /metrics for Prometheus.
  */
 import { createServer, type Server } from 'node:http';
 
@@ -13,6 +13,8 @@ export interface HealthChecks {
   readonly isReady: () => boolean;
   /** Why the process is no longer alive, or undefined. */
   readonly notAlive: () => string | undefined;
+  /** GET /metrics, when metrics are on. */
+  readonly metrics: { readonly contentType: string; scrape(): Promise<string> } | undefined;
 }
 
 export async function startHealth(port: number, checks: HealthChecks): Promise<Health> {
@@ -25,6 +27,13 @@ export async function startHealth(port: number, checks: HealthChecks): Promise<H
       return problem === undefined ? answer(200, 'ok') : answer(503, problem);
     }
     if (path === '/readyz') return checks.isReady() ? answer(200, 'ok') : answer(503, 'not ready');
+    const { metrics } = checks;
+    if (path === '/metrics' && metrics !== undefined) {
+      return void metrics.scrape().then(
+        (text) => response.writeHead(200, { 'content-type': metrics.contentType }).end(text),
+        () => answer(500, 'metrics unavailable'),
+      );
+    }
     return answer(404, 'not found');
   });
   await new Promise<void>((resolve, reject) => {

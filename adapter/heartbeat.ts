@@ -5,6 +5,7 @@
 import { encodeHeartbeat } from '../protocol/index.ts';
 import type { Logger } from '../sdk/index.ts';
 import type { Publisher } from './amqp.ts';
+import type { Recorder } from './metrics.ts';
 
 export interface HeartbeatOptions {
   /** The types to announce now: those being consumed. */
@@ -14,6 +15,7 @@ export interface HeartbeatOptions {
   readonly intervalMs: number;
   readonly publisher: Publisher;
   readonly log: Logger;
+  readonly metrics: Recorder;
   readonly now?: () => Date;
 }
 
@@ -36,8 +38,10 @@ export function startHeartbeats(options: HeartbeatOptions): Heartbeats {
       options.publisher.publish(message, { mandatory: false }).then(
         () => {
           failing = false;
+          options.metrics.heartbeat(type, 'sent');
         },
         (error: Error) => {
+          options.metrics.heartbeat(type, 'failed');
           if (!failing) options.log.warn('heartbeat not sent', { workerType: type, error: error.message });
           failing = true;
         },

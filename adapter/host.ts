@@ -14,6 +14,7 @@ import { type Heartbeats, startHeartbeats } from './heartbeat.ts';
 import { startIdleGc } from './idle-gc.ts';
 import { startIoProbe } from './io-probe.ts';
 import type { HostLogger } from './log.ts';
+import { createMetrics, NO_METRICS, type Recorder } from './metrics.ts';
 import { THREAD_IDLE_MS } from './pool.ts';
 
 export interface Host {
@@ -47,7 +48,13 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
   const isReady = () =>
     connected && !stopping && [...current.workers.keys()].every((type) => consumers.has(type));
   const ioProbe = startIoProbe({ deadlineMs: config.ioStallMs });
-  const health = await startHealth(config.healthPort, { isReady, notAlive: ioProbe.stalled });
+  const served = config.metrics ? await createMetrics() : undefined;
+  const metrics: Recorder = served ?? NO_METRICS;
+  const health = await startHealth(config.healthPort, {
+    isReady,
+    notAlive: ioProbe.stalled,
+    metrics: served,
+  });
 
   const live = (gen: number) => !stopping && gen === generation && connected;
 
@@ -79,7 +86,7 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
         const set = current.workers.has(type) ? current : openedWith;
         const worker = set.workers.get(type) as WorkerRuntime;
         const leave = set.enter();
-        const handling = handleDelivery(worker, delivery, port, { log, stop: stopSignal.signal });
+        const handling = handleDelivery(worker, delivery, port, { log, metrics, stop: stopSignal.signal });
         inFlight.add(handling);
         void handling.finally(() => {
           inFlight.delete(handling);
@@ -169,6 +176,7 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
     broker = await connectBroker({
       url: config.amqpUrl,
       connectionName: `regards-worker ${config.instanceId}`,
+      metrics,
       reconnectMaxMs: config.reconnectMaxMs,
       log,
       setup: async (opened) => {
@@ -179,6 +187,8 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
         const publisher = await opened.openPublisher();
         session = opened;
         connected = true;
+        metrics.connected(true);
+        if (gen > 1) metrics.reconnected();
         for (const type of types) await consume(opened, type, gen);
         heartbeats?.stop();
         heartbeats = startHeartbeats({
@@ -188,12 +198,14 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
           intervalMs: config.heartbeatMs,
           publisher,
           log,
+          metrics,
         });
         log.info('consuming', { workerTypes: types, instanceId: config.instanceId });
       },
       onDisconnect: (error) => {
         connected = false;
         session = undefined;
+        metrics.connected(false);
         heartbeats?.stop();
         heartbeats = undefined;
         consumers.clear();

@@ -4,6 +4,7 @@ import { type DeliveryPort, type Outgoing, PublishError } from '../../../adapter
 import { handleDelivery, type WorkerRuntime } from '../../../adapter/consumer.ts';
 import { inlineExecutor } from '../../../adapter/inline.ts';
 import { createLogger } from '../../../adapter/log.ts';
+import { NO_METRICS } from '../../../adapter/metrics.ts';
 import { DEFAULT_LIMITS, type Delivery } from '../../../protocol/index.ts';
 import { defineWorker, error, success } from '../../../sdk/index.ts';
 
@@ -69,7 +70,7 @@ function delivery(mode: string, headers: Record<string, unknown> = {}): Delivery
 }
 
 const quiet = createLogger('error', () => undefined);
-const deps = (stop = new AbortController().signal) => ({ log: quiet, stop });
+const deps = (stop = new AbortController().signal) => ({ log: quiet, metrics: NO_METRICS, stop });
 
 describe('carrying a decision out, in order', () => {
   it('publishes new requests, then the response, and acks only after both are confirmed', async () => {
@@ -97,6 +98,7 @@ describe('carrying a decision out, in order', () => {
     const log = createLogger('info', (line) => lines.push(line));
     await handleDelivery({ ...worker, executor: inlineExecutor(logging) }, delivery('ok'), port, {
       log,
+      metrics: NO_METRICS,
       stop: new AbortController().signal,
     });
     const working = lines.map((line) => JSON.parse(line)).find((entry) => entry.msg === 'working');
@@ -186,7 +188,11 @@ describe('the settle line says why', () => {
     const lines: string[] = [];
     const { port } = recordingPort();
     const log = createLogger('info', (line) => lines.push(line));
-    await handleDelivery(worker, delivery(mode), port, { log, stop: new AbortController().signal });
+    await handleDelivery(worker, delivery(mode), port, {
+      log,
+      metrics: NO_METRICS,
+      stop: new AbortController().signal,
+    });
     const settled = lines.map((line) => JSON.parse(line)).find((entry) => entry.msg === 'settled');
     expect(settled).toMatchObject({ outcome, requestId: 'R', bundleSha256: 'a'.repeat(64) });
     expect(settled.reason).toMatch(reason);

@@ -9,6 +9,7 @@ import { type DeliveryPort, type Outgoing, PublishError } from '../../../adapter
 import { handleDelivery, type WorkerRuntime } from '../../../adapter/consumer.ts';
 import { inlineExecutor } from '../../../adapter/inline.ts';
 import { createLogger } from '../../../adapter/log.ts';
+import { NO_METRICS } from '../../../adapter/metrics.ts';
 import {
   DEAD_LETTER_QUEUE,
   type Delivery,
@@ -194,6 +195,7 @@ describe('hostile deliveries, generated', () => {
         // One attempt: every undetermined failure is terminal at once.
         const ending = await handleDelivery(worker(1), generated, port, {
           log: quiet,
+          metrics: NO_METRICS,
           stop: new AbortController().signal,
         });
         const responses = published.filter((m) => m.exchange === RESPONSE_EXCHANGE);
@@ -225,6 +227,7 @@ describe('hostile deliveries, generated', () => {
         const { port, published, refused, settlements } = recordingPort();
         const ending = await handleDelivery(worker(1_000), generated, port, {
           log: quiet,
+          metrics: NO_METRICS,
           stop: new AbortController().signal,
         });
         expect(settlements).toHaveLength(1);

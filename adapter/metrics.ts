@@ -1,0 +1,115 @@
+/**
+ * Metrics in the Prometheus text format, served at GET /metrics: the only file that imports
+ * prom-client. The consumer, heartbeats, publisher and host record through the small Recorder
+ * interface, so that tests read what was recorded without scraping.
+ */
+import type { Ending } from '../protocol/index.ts';
+
+/** What the host records. Every method is cheap: a label lookup and an add. */
+export interface Recorder {
+  /** A delivery was taken (+1) or finished (−1). */
+  inFlight(type: string, delta: 1 | -1): void;
+  /** A delivery ended so, its handler having taken `seconds`. */
+  settled(type: string, ending: Ending, seconds: number): void;
+  heartbeat(type: string, result: 'sent' | 'failed'): void;
+  /** From a publish to its confirm. */
+  confirmed(seconds: number): void;
+  connected(up: boolean): void;
+  reconnected(): void;
+}
+
+export const NO_METRICS: Recorder = {
+  inFlight: () => undefined,
+  settled: () => undefined,
+  heartbeat: () => undefined,
+  confirmed: () => undefined,
+  connected: () => undefined,
+  reconnected: () => undefined,
+};
+
+export const METRICS_PREFIX = 'regards_worker_';
+
+/** Endings that put the request in the DLQ. */
+const DEAD_LETTERED: readonly Ending[] = ['dead-letter', 'undecodable', 'rejected'];
+
+export interface Metrics extends Recorder {
+  readonly contentType: string;
+  /** The text exposition of every metric. */
+  scrape(): Promise<string>;
+}
+
+/** Loads prom-client only when metrics are on (`WORKER_METRICS`). */
+export async function createMetrics(): Promise<Metrics> {
+  const { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } = await import('prom-client');
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const name = (suffix: string) => `${METRICS_PREFIX}${suffix}`;
+  const settledTotal = new Counter({
+    name: name('requests_settled_total'),
+    help: 'Requests settled, by worker type and outcome (the log line\'s "outcome")',
+    labelNames: ['worker_type', 'outcome'],
+    registers: [registry],
+  });
+  const handlerSeconds = new Histogram({
+    name: name('handler_duration_seconds'),
+    help: 'Time from taking a request to its decision (validation and handler), by worker type',
+    labelNames: ['worker_type'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [registry],
+  });
+  const inFlight = new Gauge({
+    name: name('requests_in_flight'),
+    help: 'Requests taken and not yet settled, by worker type',
+    labelNames: ['worker_type'],
+    registers: [registry],
+  });
+  const retries = new Counter({
+    name: name('retries_total'),
+    help: 'Requests sent to the retry queue after an undetermined failure, by worker type',
+    labelNames: ['worker_type'],
+    registers: [registry],
+  });
+  const deadLetters = new Counter({
+    name: name('dead_letters_total'),
+    help: 'Requests put in the DLQ (dead-lettered or rejected), by worker type',
+    labelNames: ['worker_type'],
+    registers: [registry],
+  });
+  const heartbeats = new Counter({
+    name: name('heartbeats_total'),
+    help: 'Heartbeats to the Worker Manager, by worker type and result (sent or failed)',
+    labelNames: ['worker_type', 'result'],
+    registers: [registry],
+  });
+  const confirmSeconds = new Histogram({
+    name: name('publish_confirm_seconds'),
+    help: 'Time from a publish to the broker confirming it',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  });
+  const brokerConnected = new Gauge({
+    name: name('broker_connected'),
+    help: '1 while connected to the broker, 0 otherwise',
+    registers: [registry],
+  });
+  const reconnects = new Counter({
+    name: name('broker_reconnects_total'),
+    help: 'Connections to the broker made again after one was lost',
+    registers: [registry],
+  });
+  return {
+    contentType: registry.contentType,
+    scrape: () => registry.metrics(),
+    inFlight: (type, delta) => inFlight.inc({ worker_type: type }, delta),
+    settled(type, ending, seconds) {
+      settledTotal.inc({ worker_type: type, outcome: ending });
+      handlerSeconds.observe({ worker_type: type }, seconds);
+      if (ending === 'retry') retries.inc({ worker_type: type });
+      if (DEAD_LETTERED.includes(ending)) deadLetters.inc({ worker_type: type });
+    },
+    heartbeat: (type, result) => heartbeats.inc({ worker_type: type, result }),
+    confirmed: (seconds) => confirmSeconds.observe(seconds),
+    connected: (up) => brokerConnected.set(up ? 1 : 0),
+    reconnected: () => reconnects.inc(),
+  };
+}
