@@ -3,45 +3,18 @@
  * never in a requeue loop, and one bad request costs the others nothing.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Host } from '../../adapter/host.ts';
-import { DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE, RESPONSE_EXCHANGE } from '../../protocol/index.ts';
-import {
-  connectTestBroker,
-  type Observer,
-  type Received,
-  type TestBroker,
-  uniqueType,
-} from './helpers/broker.ts';
-import { buildBehave, startTestHost } from './helpers/host.ts';
+import { describe, expect, it } from 'vitest';
+import { DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE } from '../../protocol/index.ts';
+import type { Received } from './helpers/broker.ts';
+import { behaveSuite } from './helpers/host.ts';
 
-let broker: TestBroker;
-let host: Host & { lines: string[] };
-let type: string;
-let responses: Observer;
-/** Copies the host publishes to the manager's DLQ entry exchange. */
-let deadLetters: Observer;
+const { type, broker, responses, deadLetters, host } = await behaveSuite('hostile', {
+  WORKER_MAX_ATTEMPTS: '2',
+  WORKER_MAX_MESSAGE_BYTES: '65536',
+  WORKER_TENANT: 'PROJECT1',
+});
 /** Deliveries RabbitMQ dead-lettered through regards.DLX (rejected). */
-let rejected: Observer;
-
-beforeAll(async () => {
-  type = uniqueType('hostile');
-  broker = await connectTestBroker();
-  broker.forget(type);
-  responses = await broker.observe(RESPONSE_EXCHANGE);
-  deadLetters = await broker.observe(DEAD_LETTER_QUEUE, '');
-  rejected = await broker.observe(DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE);
-  host = await startTestHost(await buildBehave(type), {
-    WORKER_MAX_ATTEMPTS: '2',
-    WORKER_MAX_MESSAGE_BYTES: '65536',
-    WORKER_TENANT: 'PROJECT1',
-  });
-});
-
-afterAll(async () => {
-  await host?.stop();
-  await broker?.close();
-});
+const rejected = await broker.observe(DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE);
 
 let counter = 0;
 const nextId = () => `${type}-${++counter}`;

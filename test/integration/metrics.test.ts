@@ -2,35 +2,12 @@
  * GET /metrics after a run of requests of each outcome: the counts equal what was sent, per worker
  * type and outcome, and every metric of the host's own has moved.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Host } from '../../adapter/host.ts';
-import { DEAD_LETTER_QUEUE, RESPONSE_EXCHANGE } from '../../protocol/index.ts';
-import {
-  connectTestBroker,
-  type Observer,
-  rabbitmqctl,
-  type TestBroker,
-  uniqueType,
-} from './helpers/broker.ts';
-import { buildBehave, startTestHost, waitUntil } from './helpers/host.ts';
+import { describe, expect, it } from 'vitest';
+import { rabbitmqctl, uniqueType } from './helpers/broker.ts';
+import { behaveSuite, buildBehave, startTestHost, waitUntil } from './helpers/host.ts';
 
-let broker: TestBroker;
-let host: Host & { lines: string[] };
-let type: string;
-let responses: Observer;
-let deadLetters: Observer;
-
-beforeAll(async () => {
-  type = uniqueType('metrics');
-  broker = await connectTestBroker();
-  broker.forget(type);
-  responses = await broker.observe(RESPONSE_EXCHANGE);
-  deadLetters = await broker.observe(DEAD_LETTER_QUEUE, '');
-  host = await startTestHost(await buildBehave(type), { WORKER_MAX_ATTEMPTS: '2' });
-});
-afterAll(async () => {
-  await host?.stop();
-  await broker?.close();
+const { type, broker, responses, deadLetters, host } = await behaveSuite('metrics', {
+  WORKER_MAX_ATTEMPTS: '2',
 });
 
 /** The value of one sample of the exposition, e.g. `name{worker_type="t",outcome="success"}`. */

@@ -1,42 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Host } from '../../adapter/host.ts';
-import { DEAD_LETTER_QUEUE, HEARTBEAT_EXCHANGE, RESPONSE_EXCHANGE } from '../../protocol/index.ts';
-import {
-  connectTestBroker,
-  type Observer,
-  type Received,
-  type TestBroker,
-  uniqueType,
-} from './helpers/broker.ts';
-import { buildBehave, startTestHost } from './helpers/host.ts';
+import { describe, expect, it } from 'vitest';
+import { HEARTBEAT_EXCHANGE } from '../../protocol/index.ts';
+import { type Received, uniqueType } from './helpers/broker.ts';
+import { behaveSuite, buildBehave, startTestHost } from './helpers/host.ts';
 
-let broker: TestBroker;
-let host: Host & { lines: string[] };
-let type: string;
-let responses: Observer;
-let deadLetters: Observer;
-let heartbeats: Observer;
-
-beforeAll(async () => {
-  type = uniqueType('Proto');
-  broker = await connectTestBroker();
-  broker.forget(type);
-  responses = await broker.observe(RESPONSE_EXCHANGE);
-  deadLetters = await broker.observe(DEAD_LETTER_QUEUE, '');
-  heartbeats = await broker.observe(HEARTBEAT_EXCHANGE);
-  const bundles = await buildBehave(type);
-  host = await startTestHost(bundles, {
-    WORKER_MAX_ATTEMPTS: '3',
-    WORKER_TIMEOUT_SECONDS: '0.5',
-    WORKER_TENANT: 'PROJECT1',
-    WORKER_INSTANCE_ID: 'it-instance-1',
-  });
+const { type, broker, responses, deadLetters, host } = await behaveSuite('Proto', {
+  WORKER_MAX_ATTEMPTS: '3',
+  WORKER_TIMEOUT_SECONDS: '0.5',
+  WORKER_TENANT: 'PROJECT1',
+  WORKER_INSTANCE_ID: 'it-instance-1',
 });
-
-afterAll(async () => {
-  await host?.stop();
-  await broker?.close();
-});
+const heartbeats = await broker.observe(HEARTBEAT_EXCHANGE);
 
 let counter = 0;
 async function request(body: unknown, headers: Record<string, string> = {}): Promise<string> {

@@ -2,13 +2,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { access, cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { afterEach } from 'vitest';
+import { afterAll, afterEach } from 'vitest';
 import { loadConfig } from '../../../adapter/config.ts';
 import { type Host, startHost } from '../../../adapter/host.ts';
 import { createLogger } from '../../../adapter/log.ts';
 import { build } from '../../../build/build.ts';
 import { buildHost, HOST_NODE_FLAGS } from '../../../build/host.ts';
-import { AMQP_URL } from './broker.ts';
+import { DEAD_LETTER_QUEUE, RESPONSE_EXCHANGE } from '../../../protocol/index.ts';
+import { AMQP_URL, connectTestBroker, uniqueType } from './broker.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 
@@ -167,4 +168,23 @@ export async function waitUntil(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/**
+ * What most broker suites start with: a broker connection observing responses and dead-letters, and a
+ * host serving the behave fixture as a worker type of the suite's own; all closed after the file.
+ */
+export async function behaveSuite(label: string, env: Env = {}) {
+  const type = uniqueType(label);
+  const broker = await connectTestBroker();
+  broker.forget(type);
+  let host: (Host & { lines: string[] }) | undefined;
+  afterAll(async () => {
+    await host?.stop();
+    await broker.close();
+  });
+  const responses = await broker.observe(RESPONSE_EXCHANGE);
+  const deadLetters = await broker.observe(DEAD_LETTER_QUEUE, '');
+  host = await startTestHost(await buildBehave(type), env);
+  return { type, broker, responses, deadLetters, host };
 }
