@@ -9,6 +9,9 @@ import type { Host } from './host.ts';
 import { createLogger } from './log.ts';
 import { startTracing } from './tracing.ts';
 
+/** How often the host checks that the process that started it is still there. */
+const PARENT_CHECK_MS = 1_000;
+
 export async function runAdapter(env: Readonly<Record<string, string | undefined>>): Promise<void> {
   process.setSourceMapsEnabled(true);
   let config: ReturnType<typeof loadConfig>;
@@ -29,7 +32,7 @@ export async function runAdapter(env: Readonly<Record<string, string | undefined
 
   let host: Host | undefined;
   let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
+  const onSignal = (signal: NodeJS.Signals | 'parent gone') => {
     signals += 1;
     if (signals > 1 || host === undefined) {
       log.warn('exiting now', { signal });
@@ -52,6 +55,17 @@ export async function runAdapter(env: Readonly<Record<string, string | undefined
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // Started by another process (npx, a wrapper) that is gone without passing its signal on: never run on
+  // unsupervised; drain as on SIGTERM. Not as PID 1 in a container, where there is no parent to lose.
+  const parent = process.ppid;
+  if (parent > 1) {
+    setInterval(() => {
+      if (process.ppid !== parent && signals === 0) {
+        log.warn('the process that started the host is gone; shutting down', { parentPid: parent });
+        onSignal('parent gone');
+      }
+    }, PARENT_CHECK_MS).unref();
+  }
 
   log.info('starting', {
     amqpUrl: redactUrl(config.amqpUrl),

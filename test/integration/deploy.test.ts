@@ -54,7 +54,8 @@ describe('deploy/Dockerfile', () => {
     // The host's Node flags, said in three places, are the same in all three.
     expect(entrypoint?.slice(1, -1)).toEqual(HOST_NODE_FLAGS);
     const scripts = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')).scripts;
-    expect(scripts.start).toBe(`node ${HOST_NODE_FLAGS.join(' ')} dist/adapter.mjs`);
+    // exec: npm passes SIGTERM and SIGINT to its child, which is then the host itself, not a shell.
+    expect(scripts.start).toBe(`exec node ${HOST_NODE_FLAGS.join(' ')} dist/adapter.mjs`);
     const host = await buildHost(ROOT);
     await build({ root: ROOT });
     const args = (entrypoint ?? []).slice(1).map((arg) => (arg === '/app/adapter.mjs' ? host : arg));

@@ -1,0 +1,91 @@
+/**
+ * The host is never left running unsupervised: `npm start` passes SIGTERM and SIGINT on to it (it
+ * drains, exits 0, and so does npm), and a host whose starting process is gone without a word
+ * drains and exits by itself.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildHost } from '../../build/host.ts';
+import { AMQP_URL, connectTestBroker, type TestBroker, uniqueType } from './helpers/broker.ts';
+import { buildBehave, hostEnv, ROOT, waitUntil } from './helpers/host.ts';
+
+let broker: TestBroker;
+let bundles: string;
+const type = uniqueType('supervision');
+
+beforeAll(async () => {
+  broker = await connectTestBroker();
+  broker.forget(type);
+  bundles = await buildBehave(type);
+  await buildHost(ROOT);
+});
+afterAll(() => broker?.close());
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+function run(command: string, args: string[]) {
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...hostEnv(bundles, { AMQP_URL, WORKER_LOG_LEVEL: 'info' }) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((done) => child.once('exit', done));
+  return { child, output: () => output, exited };
+}
+
+/** The pid of the host below `parent` (directly, or under a shell). */
+function hostPid(parent: number): number {
+  const children = execFileSync('ps', ['-eo', 'pid,ppid,args'], { encoding: 'utf8' })
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter(([, ppid, ...args]) => Number(ppid) === parent && args.join(' ').includes('node'));
+  const pid = Number(children[0]?.[0]);
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`no host below ${parent}`);
+  return pid;
+}
+
+describe('npm start', () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'passes %s on: the host drains, and npm exits 0',
+    async (signal) => {
+      const npm = run('npm', ['start']);
+      try {
+        await waitUntil(() => npm.output().includes('"msg":"started"'), 20_000, 'the host');
+        const host = hostPid(npm.child.pid ?? 0);
+        npm.child.kill(signal);
+        expect(await npm.exited).toBe(0);
+        expect(npm.output()).toContain('"msg":"stopped"');
+        await waitUntil(() => !alive(host), 5_000, 'the host to exit');
+      } finally {
+        npm.child.kill('SIGKILL');
+      }
+    },
+  );
+});
+
+describe('a host whose starting process is gone', () => {
+  it('drains and exits by itself', async () => {
+    // `; true` keeps the shell from replacing itself with the host: the shell is the parent that goes.
+    const shell = run('sh', ['-c', `"${process.execPath}" "${join(ROOT, 'cli/main.ts')}" start; true`]);
+    await waitUntil(() => shell.output().includes('"msg":"started"'), 20_000, 'the host');
+    const host = hostPid(shell.child.pid ?? 0);
+    try {
+      shell.child.kill('SIGKILL');
+      await waitUntil(() => !alive(host), 10_000, 'the orphaned host to exit');
+      expect(shell.output()).toContain('the process that started the host is gone');
+    } finally {
+      if (alive(host)) process.kill(host, 'SIGKILL');
+    }
+  });
+});
