@@ -7,6 +7,8 @@ export default defineConfig({
     // An uncaught exception or unhandled rejection anywhere in a run fails it (child hosts: see
     // test/integration/helpers/host.ts).
     dangerouslyIgnoreUnhandledErrors: false,
+    // Fails a run that leaves temporary folders or built projects behind.
+    globalSetup: ['test/leftovers.ts'],
     projects: [
       {
         test: {

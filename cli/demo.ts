@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -41,6 +41,7 @@ export async function demoCommand(_args: readonly string[], io: Io): Promise<num
   const endpoint = external ?? receiver?.url ?? '';
   const tracing = await startTracing({ ...io.env, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint }, 'regards-demo');
   let adapter: ChildProcess | undefined;
+  let work: string | undefined;
   const manager = await startLocalManager({
     url,
     config: parseManagerConfig(JSON.parse(await readFile(join(ROOT, 'deploy/regards-workers.json'), 'utf8'))),
@@ -76,14 +77,15 @@ export async function demoCommand(_args: readonly string[], io: Io): Promise<num
     }
     io.out('local Worker Manager and adapter started; the manager has seen both workers’ heartbeats\n');
 
-    const work = await mkdtemp(join(tmpdir(), 'regards-demo-'));
-    const archive = await sampleArchive(work);
+    const folder = await mkdtemp(join(tmpdir(), 'regards-demo-'));
+    work = folder;
+    const archive = await sampleArchive(folder);
     const requestId = `demo-${randomUUID()}`;
     io.out(`sample archive ${archive}\nrequest ${requestId}, content type ${WORKFLOW}\n\n`);
     const { traceId, result: final } = await inRequesterSpan(`submit ${WORKFLOW}`, (traceHeaders) =>
       requester.submit(
         { requestId, tenant: 'DEMO', owner: 'demo', session: 'demo', contentType: WORKFLOW },
-        Buffer.from(JSON.stringify({ archive, target: join(work, 'extracted') })),
+        Buffer.from(JSON.stringify({ archive, target: join(folder, 'extracted') })),
         {
           extraHeaders: traceHeaders,
           timeoutMs: 60_000,
@@ -120,6 +122,8 @@ export async function demoCommand(_args: readonly string[], io: Io): Promise<num
     await requester.close();
     await tracing.shutdown().catch(() => undefined);
     await receiver?.close();
+    // The sample archive and what was extracted from it.
+    if (work !== undefined) await rm(work, { recursive: true, force: true });
   }
 }
 

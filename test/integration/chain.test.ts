@@ -1,5 +1,3 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../adapter/log.ts';
@@ -13,10 +11,12 @@ import { parseManagerConfig } from '../../manager/config.ts';
 import { type LocalManager, startLocalManager } from '../../manager/manager.ts';
 import { RESPONSE_EVENT_EXCHANGE, requestQueueName } from '../../protocol/index.ts';
 import { writeTarGz } from '../helpers/archives.ts';
+import { useTempDirs } from '../helpers/files.ts';
 import { AMQP_URL, connectTestBroker, type Observer, type TestBroker, uniqueType } from './helpers/broker.ts';
 import { buildProject, type ChildHost, sourceAs, spawnHost, waitUntil } from './helpers/host.ts';
 import { eventsUntil, submit } from './helpers/manager.ts';
 
+const tempDir = useTempDirs({ until: 'file' });
 const archiveType = uniqueType('extract-archive');
 const metadataType = uniqueType('extract-metadata');
 const workflowType = uniqueType('archive-to-metadata');
@@ -80,7 +80,7 @@ beforeAll(async () => {
   });
   await waitUntil(() => adapter.output().includes('"msg":"started"'), 20_000, 'the adapter to start');
 
-  const dir = await mkdtemp(join(tmpdir(), 'regards-worker-chain-'));
+  const dir = await tempDir();
   const archive = join(dir, 'products.tar.gz');
   await writeTarGz(archive, [
     {
@@ -201,7 +201,7 @@ describe('one trace for the whole chain', () => {
 
 describe('a function issuing new requests', () => {
   it('extract-archive fans out one product-file request per file, which the manager dispatches to extract-metadata', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'regards-worker-fanout-'));
+    const dir = await tempDir();
     const archive = join(dir, 'two.tar.gz');
     await writeTarGz(archive, [
       { path: 'a.txt', data: 'a' },

@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,11 +8,13 @@ import { createLogger } from '../../adapter/log.ts';
 import { parseManagerConfig } from '../../manager/config.ts';
 import { type LocalManager, startLocalManager } from '../../manager/manager.ts';
 import { RESPONSE_EVENT_EXCHANGE } from '../../protocol/index.ts';
+import { useTempDirs } from '../helpers/files.ts';
 import { AMQP_URL, connectTestBroker, type Observer, type TestBroker, uniqueType } from './helpers/broker.ts';
 import { buildBehave, ROOT, startTestHost, waitUntil } from './helpers/host.ts';
 import { eventsUntil, submit } from './helpers/manager.ts';
 
 // Two worker types from the behave fixture, a workflow through both, and one type nobody runs yet.
+const tempDir = useTempDirs();
 const first = uniqueType('first');
 const second = uniqueType('second');
 const late = uniqueType('late');
@@ -163,7 +164,7 @@ describe('no worker alive', () => {
 
 describe('regards-worker send', () => {
   it('publishes a RequestEvent, prints its ResponseEvents, and exits 0 on SUCCESS', async () => {
-    const body = join(tmpdir(), `${first}-send.json`);
+    const body = join(await tempDir(), 'send.json');
     await writeFile(body, JSON.stringify({ action: 'succeed', content: 'via send' }));
     const { stdout } = await promisify(execFile)(
       process.execPath,

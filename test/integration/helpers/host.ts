@@ -1,6 +1,6 @@
 /** Building the fixture worker under a unique type, and running the adapter on it (in process or as a child). */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { access, cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { access, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { afterAll, afterEach } from 'vitest';
 import { loadConfig } from '../../../adapter/config.ts';
@@ -13,6 +13,10 @@ import { AMQP_URL, connectTestBroker, uniqueType } from './broker.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 
+/** Projects and compiled hosts this test file built, removed after it (its hosts are stopped first). */
+const made: string[] = [];
+afterAll(() => Promise.all(made.splice(0).map((dir) => rm(dir, { recursive: true, force: true }))));
+
 /**
  * Builds functions given as sources into a project of their own (with functions/lib copied, and
  * sdk imports pointed at this repository); returns its bundles folder.
@@ -20,6 +24,7 @@ export const ROOT = resolve(import.meta.dirname, '../../..');
 export async function buildProject(sources: Readonly<Record<string, string>>): Promise<string> {
   await mkdir(join(ROOT, 'dist'), { recursive: true });
   const project = await mkdtemp(join(ROOT, 'dist', '.it-'));
+  made.push(project);
   await cp(join(ROOT, 'functions/lib'), join(project, 'functions/lib'), { recursive: true });
   const sdk = JSON.stringify(join(ROOT, 'sdk/index.ts'));
   for (const [name, source] of Object.entries(sources)) {
@@ -98,9 +103,10 @@ let compiledHost: Promise<string> | undefined;
 
 /** The host as production runs it (`npm start`, the image): compiled, with its Node flags. */
 export function spawnCompiledHost(bundles: string, env: Env = {}): Promise<ChildHost> {
-  compiledHost ??= mkdtemp(join(ROOT, 'dist', '.it-host-')).then((dir) =>
-    buildHost(ROOT, relative(ROOT, dir)),
-  );
+  compiledHost ??= mkdtemp(join(ROOT, 'dist', '.it-host-')).then((dir) => {
+    made.push(dir);
+    return buildHost(ROOT, relative(ROOT, dir));
+  });
   return compiledHost.then((host) => spawnAdapter([...HOST_NODE_FLAGS, host], bundles, env));
 }
 
