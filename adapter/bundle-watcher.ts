@@ -5,16 +5,16 @@
  * (`regards-worker build` writes the bundles, then the manifest). It polls: links are resolved, and
  * the manifest's bytes hashed, at every tick; a change is reported once.
  */
-import { createHash } from 'node:crypto';
 import { readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MANIFEST_FILE } from '../sdk/bundle.ts';
+import { sha256Of } from './bundle-file.ts';
 
 /** What identifies a version of the folder: where its manifest really is, and its bytes. */
 export async function fingerprintOf(dir: string): Promise<string> {
   const manifest = await realpath(join(dir, MANIFEST_FILE));
   const bytes = await readFile(manifest);
-  return `${manifest}:${createHash('sha256').update(bytes).digest('hex')}`;
+  return `${manifest}:${sha256Of(bytes)}`;
 }
 
 export interface BundleWatcher {

@@ -2,13 +2,12 @@
  * Loading bundles through the manifest: each bundle's sha256 is checked before it is imported, and
  * its definition must be the one the manifest describes. Bundles are immutable for the process's life.
  */
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { MANIFEST_FILE, type ManifestEntry, manifest as manifestSchema } from '../sdk/bundle.ts';
 import { definitionOf } from '../sdk/definition-of.ts';
 import type { WorkerDefinition } from '../sdk/index.ts';
+import { bundleUrl, fileSha256 } from './bundle-file.ts';
 
 export interface LoadedWorker {
   readonly entry: ManifestEntry;
@@ -74,8 +73,7 @@ function findEntry(entries: readonly ManifestEntry[], type: string, dir: string)
 
 async function verifyEntry(dir: string, entry: ManifestEntry): Promise<VerifiedBundle> {
   const path = join(resolve(dir), entry.bundle);
-  const code = await readFile(path);
-  const sha256 = createHash('sha256').update(code).digest('hex');
+  const sha256 = await fileSha256(path);
   if (sha256 !== entry.sha256) {
     throw new BundleError(
       'BUNDLE_MISMATCH',
@@ -97,15 +95,10 @@ export async function importBundle({ entry, path }: VerifiedBundle): Promise<Loa
   return { entry, definition, path };
 }
 
-/**
- * Imports one bundle file and returns its worker definition. Node keeps a module for the process's
- * life, by URL: a version in the URL makes a new version of the same file a module of its own.
- */
+/** Imports one bundle file (at a version, see bundleUrl) and returns its worker definition. */
 export async function importDefinition(path: string, version?: string): Promise<WorkerDefinition> {
-  const url = pathToFileURL(resolve(path));
-  if (version !== undefined) url.searchParams.set('sha256', version);
   try {
-    return definitionOf(await import(url.href));
+    return definitionOf(await import(bundleUrl(path, version)));
   } catch (cause) {
     throw new BundleError('BUNDLE_INVALID', `${path}: ${(cause as Error).message}`);
   }

@@ -3,14 +3,12 @@
  * it, one at a time, and posts back plain data (the bundle's Outcome, or the error it threw). Its
  * log lines and RUNNING updates go to the main thread, which owns the broker.
  */
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 import { capMessages } from '../protocol/limits.ts';
 import { base64Bytes } from '../protocol/response.ts';
 import { definitionOf } from '../sdk/definition-of.ts';
 import type { Context, LogFields, RawRequest } from '../sdk/index.ts';
+import { bundleUrl, fileSha256 } from './bundle-file.ts';
 import type { FromThread, ToThread } from './thread-messages.ts';
 
 const port = parentPort;
@@ -20,13 +18,9 @@ const post = (message: FromThread, transfer: ArrayBuffer[] = []) => port.postMes
 // The bundle alone, if its bytes are still the ones the host verified (a new version may have been
 // written over it since); its definition's type is checked by the pool.
 const { bundlePath, sha256 } = workerData as { bundlePath: string; sha256: string };
-const actual = createHash('sha256')
-  .update(await readFile(bundlePath))
-  .digest('hex');
+const actual = await fileSha256(bundlePath);
 if (actual !== sha256) throw new Error(`${bundlePath} changed since it was verified (sha256 ${actual})`);
-const url = pathToFileURL(bundlePath);
-url.searchParams.set('sha256', sha256);
-const definition = definitionOf(await import(url.href));
+const definition = definitionOf(await import(bundleUrl(bundlePath, sha256)));
 const aborts = new Map<number, AbortController>();
 const progressSent = new Map<number, () => void>();
 let progressSeq = 0;

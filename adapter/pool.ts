@@ -201,7 +201,7 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
     const next = waiting.shift();
     if (thread.exited) {
       // Its place goes to a fresh thread for whoever waits.
-      if (next !== undefined) void spawnFor(next);
+      if (next !== undefined) spawnFor(next);
       return;
     }
     if (next !== undefined) {
@@ -213,15 +213,10 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
     thread.idleTimer.unref();
   };
 
-  const spawnFor = async (next: (thread: HandlerThread) => void): Promise<void> => {
+  /** A fresh thread for a waiting request; one that cannot start fails that request (see run()). */
+  const spawnFor = (next: (thread: HandlerThread) => void): void => {
     const thread = spawn();
-    try {
-      await thread.ready;
-      next(thread);
-    } catch {
-      // The next execute that needs a thread will try again and report why it cannot start.
-      next(thread);
-    }
+    void thread.ready.catch(() => undefined).then(() => next(thread));
   };
 
   /** An idle thread is ended: its memory goes back, and a request after a quiet spell starts a new one. */

@@ -1,5 +1,4 @@
 // No container engine runs here: this checks what deploy/ names and runs its commands locally.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { build } from '../../build/build.ts';
 import { buildHost, HOST_NODE_FLAGS } from '../../build/host.ts';
 import { AMQP_URL } from './helpers/broker.ts';
-import { ROOT, waitUntil } from './helpers/host.ts';
+import { ROOT, spawnProcess, waitUntil } from './helpers/host.ts';
 
 const dockerfile = await readFile(join(ROOT, 'deploy/Dockerfile'), 'utf8');
 const compose = await readFile(join(ROOT, 'deploy/compose.yaml'), 'utf8');
@@ -19,18 +18,8 @@ function arrays(text: string, prefix: string): string[][] {
   );
 }
 
-function run(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((done) => child.once('exit', done));
-  return { child, output: () => output, exited };
-}
+const run = (args: string[], env: Record<string, string>) =>
+  spawnProcess(process.execPath, args, { PATH: process.env.PATH ?? '', ...env });
 
 describe('deploy/Dockerfile', () => {
   it('uses the official Node 24 base, runs as non-root with node as PID 1, and copies paths that exist', () => {
@@ -76,7 +65,7 @@ describe('deploy/Dockerfile', () => {
       ).healthPort;
       expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
     } finally {
-      adapter.child.kill('SIGTERM');
+      adapter.process.kill('SIGTERM');
     }
     expect(await adapter.exited).toBe(0);
   });
@@ -108,7 +97,7 @@ describe('deploy/compose.yaml', () => {
       );
       expect(manager.output()).toContain('archive-to-metadata');
     } finally {
-      manager.child.kill('SIGINT');
+      manager.process.kill('SIGINT');
     }
     expect(await manager.exited).toBe(0);
   });

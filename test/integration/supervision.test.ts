@@ -3,12 +3,12 @@
  * drains, exits 0, and so does npm), and a host whose starting process is gone without a word
  * drains and exits by itself.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildHost } from '../../build/host.ts';
 import { AMQP_URL, connectTestBroker, type TestBroker, uniqueType } from './helpers/broker.ts';
-import { buildBehave, hostEnv, ROOT, waitUntil } from './helpers/host.ts';
+import { buildBehave, hostEnv, ROOT, spawnProcess, waitUntil } from './helpers/host.ts';
 
 let broker: TestBroker;
 let bundles: string;
@@ -31,18 +31,11 @@ const alive = (pid: number) => {
   }
 };
 
-function run(command: string, args: string[]) {
-  const child = spawn(command, args, {
-    cwd: ROOT,
-    env: { ...process.env, ...hostEnv(bundles, { AMQP_URL, WORKER_LOG_LEVEL: 'info' }) },
-    stdio: ['ignore', 'pipe', 'pipe'],
+const run = (command: string, args: string[]) =>
+  spawnProcess(command, args, {
+    ...process.env,
+    ...hostEnv(bundles, { AMQP_URL, WORKER_LOG_LEVEL: 'info' }),
   });
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((done) => child.once('exit', done));
-  return { child, output: () => output, exited };
-}
 
 /** The pid of the host below `parent` (directly, or under a shell). */
 function hostPid(parent: number): number {
@@ -62,13 +55,13 @@ describe('npm start', () => {
       const npm = run('npm', ['start']);
       try {
         await waitUntil(() => npm.output().includes('"msg":"started"'), 20_000, 'the host');
-        const host = hostPid(npm.child.pid ?? 0);
-        npm.child.kill(signal);
+        const host = hostPid(npm.process.pid ?? 0);
+        npm.process.kill(signal);
         expect(await npm.exited).toBe(0);
         expect(npm.output()).toContain('"msg":"stopped"');
         await waitUntil(() => !alive(host), 5_000, 'the host to exit');
       } finally {
-        npm.child.kill('SIGKILL');
+        npm.process.kill('SIGKILL');
       }
     },
   );
@@ -79,9 +72,9 @@ describe('a host whose starting process is gone', () => {
     // `; true` keeps the shell from replacing itself with the host: the shell is the parent that goes.
     const shell = run('sh', ['-c', `"${process.execPath}" "${join(ROOT, 'cli/main.ts')}" start; true`]);
     await waitUntil(() => shell.output().includes('"msg":"started"'), 20_000, 'the host');
-    const host = hostPid(shell.child.pid ?? 0);
+    const host = hostPid(shell.process.pid ?? 0);
     try {
-      shell.child.kill('SIGKILL');
+      shell.process.kill('SIGKILL');
       await waitUntil(() => !alive(host), 10_000, 'the orphaned host to exit');
       expect(shell.output()).toContain('the process that started the host is gone');
     } finally {

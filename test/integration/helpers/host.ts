@@ -111,11 +111,22 @@ export function spawnCompiledHost(bundles: string, env: Env = {}): Promise<Child
 }
 
 function spawnAdapter(args: readonly string[], bundles: string, env: Env): ChildHost {
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...hostEnv(bundles, { WORKER_LOG_LEVEL: 'info', ...env }) },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  return spawnProcess(process.execPath, args, {
+    PATH: process.env.PATH ?? '',
+    ...hostEnv(bundles, { WORKER_LOG_LEVEL: 'info', ...env }),
   });
+}
+
+/**
+ * A process of the test's, from the repository's root, its standard output and error collected. A
+ * host among them that logs an escaped error fails the test (see above).
+ */
+export function spawnProcess(
+  command: string,
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): ChildHost {
+  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
@@ -124,9 +135,9 @@ function spawnAdapter(args: readonly string[], bundles: string, env: Env): Child
     output += chunk.toString();
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const host = { process: child, output: () => output, exited };
-  spawned.push(host);
-  return host;
+  const started = { process: child, output: () => output, exited };
+  spawned.push(started);
+  return started;
 }
 
 /**
