@@ -74,6 +74,8 @@ export interface Session {
 
 export interface BrokerOptions {
   readonly url: string;
+  /** For amqps://: the CA, client certificate and key (PEM); the broker's certificate is always verified. */
+  readonly tls?: { readonly ca?: string; readonly cert?: string; readonly key?: string } | undefined;
   readonly log: HostLogger;
   readonly setup: (session: Session) => Promise<void>;
   readonly onDisconnect: (error: Error) => void;
@@ -90,7 +92,10 @@ export interface Broker {
   close(): Promise<void>;
 }
 
-/** The broker refused this host's login or virtual host: retrying would not help. */
+/**
+ * The broker refused this host's login or virtual host, or the two sides refused each other's TLS
+ * certificate: retrying would not help.
+ */
 export class BrokerRefused extends Error {
   readonly code = 'BROKER_REFUSED';
 }
@@ -101,11 +106,39 @@ export class BrokerRefused extends Error {
  */
 const REFUSED = /ACCESS[-_]REFUSED|NOT[-_]ALLOWED|Expected ConnectionOpenOk; got <ConnectionClose/;
 
+/**
+ * What a TLS failure looks like: Node names a certificate that does not verify by OpenSSL's verify code
+ * (SELF_SIGNED_CERT_IN_CHAIN, CERT_HAS_EXPIRED, ERR_TLS_CERT_ALTNAME_INVALID...); an alert the broker
+ * sent (it refused our certificate, or has none to ask for) or a handshake gone wrong is ERR_SSL_*.
+ */
+const UNTRUSTED = /CERT|UNABLE_TO_|SELF_SIGNED|ALTNAME/;
+const TLS_FAILED = /^ERR_SSL_/;
+
+/** Why the first connection can never succeed as configured, or undefined when a retry may help. */
+export function refusalOf(error: Error & { code?: unknown }, url: string): string | undefined {
+  const code = typeof error.code === 'string' ? error.code : '';
+  if (TLS_FAILED.test(code)) {
+    const alert = /ALERT/.test(code)
+      ? 'the broker refused the TLS handshake (a client certificate missing or not trusted: AMQP_CERT_FILE, AMQP_KEY_FILE)'
+      : 'the TLS handshake failed (is the port a TLS listener?)';
+    return `${alert}: ${code}`;
+  }
+  if (UNTRUSTED.test(code))
+    return `the broker's TLS certificate does not verify against the trusted CAs (AMQP_CA_FILE): ${code}: ${error.message}`;
+  if (!REFUSED.test(error.message)) return undefined;
+  const vhost = decodeURIComponent(new URL(url).pathname.slice(1)) || '/';
+  const what = /ConnectionOpenOk/.test(error.message)
+    ? `virtual host ${vhost} (it does not exist, or the user may not use it)`
+    : 'login';
+  return `the broker refused the connection: ${what}: ${error.message}`;
+}
+
 export async function connectBroker(options: BrokerOptions): Promise<Broker> {
   const { log } = options;
   // Loaded here, not at import time: tracing is started before amqplib loads.
   const { connect } = await import('amqplib');
   const connection = await connect(options.url, {
+    ...options.tls,
     noDelay: true,
     clientProperties: { connection_name: options.connectionName },
     recovery: {
@@ -128,14 +161,14 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
   // Refused at start (a wrong password or vhost): say what the broker answered and stop, rather than retry
   // for ever. Once connected, a refusal (credentials rotated, say) is retried like any other failure.
   let connectedOnce = false;
-  let refused: Error | undefined;
+  let refused: string | undefined;
   connection.on('connect', () => {
     connectedOnce = true;
   });
   connection.on('connect-failed', (error: Error) => {
-    if (connectedOnce || !REFUSED.test(error.message)) return;
-    refused = error;
-    void connection.close().catch(() => undefined);
+    if (connectedOnce) return;
+    refused = refusalOf(error, options.url);
+    if (refused !== undefined) void connection.close().catch(() => undefined);
   });
   connection.on('reconnect-scheduled', ({ attempt, delay, error }) =>
     log.warn('cannot reach the broker; retrying', {
@@ -148,13 +181,7 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
   try {
     await connection.waitForConnect();
   } catch (error) {
-    if (refused !== undefined) {
-      const vhost = decodeURIComponent(new URL(options.url).pathname.slice(1)) || '/';
-      const what = /ConnectionOpenOk/.test(refused.message)
-        ? `virtual host ${vhost} (it does not exist, or the user may not use it)`
-        : 'login';
-      throw new BrokerRefused(`the broker refused the connection: ${what}: ${refused.message}`);
-    }
+    if (refused !== undefined) throw new BrokerRefused(refused);
     throw error;
   }
   return { close: () => connection.close().catch(() => undefined) };

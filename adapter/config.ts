@@ -2,7 +2,7 @@
  * The host's configuration, from the environment, validated before any connection. The variable
  * names are a contract with operators' deployments: never rename one.
  */
-import { randomUUID } from 'node:crypto';
+import { createPrivateKey, randomUUID, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as z from 'zod';
@@ -43,6 +43,10 @@ const schema = z.strictObject({
   // Secrets as files, the orchestrators' convention (a mounted Secret): read once, at start.
   AMQP_URL_FILE: z.string().min(1).optional(),
   AMQP_PASSWORD_FILE: z.string().min(1).optional(),
+  // TLS (amqps:// URLs): the CA that signed the broker's certificate; a client certificate and key for mutual TLS.
+  AMQP_CA_FILE: z.string().min(1).optional(),
+  AMQP_CERT_FILE: z.string().min(1).optional(),
+  AMQP_KEY_FILE: z.string().min(1).optional(),
   WORKER_BUNDLES: z.string().min(1).default(DEFAULTS.WORKER_BUNDLES),
   WORKER_PREFETCH: integer(1, 65535).default(DEFAULTS.WORKER_PREFETCH),
   // RabbitMQ closes a channel whose delivery stays unacknowledged 30 minutes: stay well below.
@@ -68,8 +72,17 @@ const schema = z.strictObject({
 
 export const CONFIG_VARIABLES = Object.freeze(Object.keys(schema.shape));
 
+/** PEM texts for an amqps:// connection; absent ones fall back to Node's defaults (its CA list, no client certificate). */
+export interface TlsFiles {
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+}
+
 export interface Config {
   readonly amqpUrl: string;
+  /** Set for an amqps:// URL; the broker's certificate is always verified. */
+  readonly tls: TlsFiles | undefined;
   readonly bundles: string;
   readonly prefetch: number;
   readonly timeoutMs: number;
@@ -133,11 +146,13 @@ export function loadConfig(
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
   }
+  const tls = tlsFiles(known, secret, problems);
   if (problems.length > 0 || !parsed.success)
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   const c = parsed.data;
   return {
     amqpUrl: password === undefined ? c.AMQP_URL : withPassword(c.AMQP_URL, password),
+    tls,
     bundles: c.WORKER_BUNDLES,
     prefetch: c.WORKER_PREFETCH,
     timeoutMs: Math.round(c.WORKER_TIMEOUT_SECONDS * 1000),
@@ -156,6 +171,50 @@ export function loadConfig(
     memoryMb: c.WORKER_MEMORY_MB,
     metrics: c.WORKER_METRICS === 'on',
   };
+}
+
+/**
+ * Reads and checks the TLS files: each must hold what its name says, the key must match the certificate,
+ * and they apply to amqps:// alone (set with an amqp:// URL, they would be ignored: refused instead).
+ */
+function tlsFiles(
+  known: Readonly<Record<string, string>>,
+  secret: (name: string) => string | undefined,
+  problems: string[],
+): TlsFiles | undefined {
+  const url = known.AMQP_URL ?? DEFAULTS.AMQP_URL;
+  const secure = URL.canParse(url) && new URL(url).protocol === 'amqps:';
+  const names = ['AMQP_CA_FILE', 'AMQP_CERT_FILE', 'AMQP_KEY_FILE'] as const;
+  const set = names.filter((name) => known[name] !== undefined);
+  if (!secure) {
+    if (set.length > 0) problems.push(`${set.join(', ')} set, but the broker URL is not amqps://`);
+    return undefined;
+  }
+  if ((known.AMQP_CERT_FILE === undefined) !== (known.AMQP_KEY_FILE === undefined))
+    problems.push('AMQP_CERT_FILE and AMQP_KEY_FILE go together: set both, or neither');
+  const check = (name: (typeof names)[number], parse: (pem: string) => unknown, what: string) => {
+    const pem = secret(name);
+    if (pem === undefined) return undefined;
+    try {
+      parse(pem);
+      return pem;
+    } catch {
+      problems.push(`${name}: ${known[name]} does not hold ${what}`);
+      return undefined;
+    }
+  };
+  const ca = check('AMQP_CA_FILE', (pem) => new X509Certificate(pem), 'a PEM certificate');
+  const cert = check('AMQP_CERT_FILE', (pem) => new X509Certificate(pem), 'a PEM certificate');
+  const key = check('AMQP_KEY_FILE', (pem) => createPrivateKey(pem), 'a PEM private key (unencrypted)');
+  if (
+    cert !== undefined &&
+    key !== undefined &&
+    !new X509Certificate(cert).checkPrivateKey(createPrivateKey(key))
+  )
+    problems.push(
+      `AMQP_KEY_FILE: ${known.AMQP_KEY_FILE} is not the key of the certificate in AMQP_CERT_FILE`,
+    );
+  return { ...(ca && { ca }), ...(cert && { cert }), ...(key && { key }) };
 }
 
 /** The URL with its password replaced (AMQP_PASSWORD_FILE). */

@@ -175,6 +175,7 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
   try {
     broker = await connectBroker({
       url: config.amqpUrl,
+      tls: config.tls,
       connectionName: `regards-worker ${config.instanceId}`,
       metrics,
       reconnectMaxMs: config.reconnectMaxMs,

@@ -69,6 +69,13 @@ export async function runAdapter(env: Readonly<Record<string, string | undefined
 
   log.info('starting', {
     amqpUrl: redactUrl(config.amqpUrl),
+    tls:
+      config.tls === undefined
+        ? 'off'
+        : {
+            trusted: env.AMQP_CA_FILE ?? "Node's CA list",
+            clientCertificate: env.AMQP_CERT_FILE ?? 'none',
+          },
     tracing: tracing.endpoint ?? 'off (set OTEL_EXPORTER_OTLP_ENDPOINT to export traces)',
     bundles: config.bundles,
     instanceId: config.instanceId,
@@ -81,7 +88,7 @@ export async function runAdapter(env: Readonly<Record<string, string | undefined
   } catch (error) {
     const code = (error as BundleError | BrokerRefused).code;
     log.error('cannot start', { error: (error as Error).message, code });
-    // 3: the broker refused the login or the vhost (fix the credentials); 1: anything else.
+    // 3: the broker refused the login, the vhost or a TLS certificate (fix the configuration); 1: anything else.
     process.exit(code === 'BROKER_REFUSED' ? 3 : 1);
   }
   log.info('started', {

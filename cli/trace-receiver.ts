@@ -26,12 +26,15 @@ export interface TraceReceiver {
   /** The base URL, for OTEL_EXPORTER_OTLP_ENDPOINT. */
   readonly url: string;
   readonly spans: ReceivedSpan[];
+  /** Every export as it came (JSON), when asked for: what a test scans for what must never be exported. */
+  readonly bodies: string[];
   waitFor(match: (spans: readonly ReceivedSpan[]) => boolean, timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
-export async function startTraceReceiver(): Promise<TraceReceiver> {
+export async function startTraceReceiver(options: { keepBodies?: boolean } = {}): Promise<TraceReceiver> {
   const spans: ReceivedSpan[] = [];
+  const bodies: string[] = [];
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -40,7 +43,9 @@ export async function startTraceReceiver(): Promise<TraceReceiver> {
         if (request.method !== 'POST' || request.url !== '/v1/traces') throw new Error('not found');
         let body = Buffer.concat(chunks);
         if (request.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
-        spans.push(...parseExport(JSON.parse(body.toString('utf8'))));
+        const text = body.toString('utf8');
+        if (options.keepBodies) bodies.push(text);
+        spans.push(...parseExport(JSON.parse(text)));
         response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       } catch (error) {
         response.writeHead(400).end(String((error as Error).message));
@@ -53,6 +58,7 @@ export async function startTraceReceiver(): Promise<TraceReceiver> {
   return {
     url: `http://127.0.0.1:${port}`,
     spans,
+    bodies,
     async waitFor(match, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       while (!match(spans)) {

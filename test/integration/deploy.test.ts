@@ -3,6 +3,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { CONFIG_VARIABLES, DEFAULTS } from '../../adapter/config.ts';
 import { build } from '../../build/build.ts';
 import { buildHost, HOST_NODE_FLAGS } from '../../build/host.ts';
 import { AMQP_URL } from './helpers/broker.ts';
@@ -83,6 +85,17 @@ describe('deploy/compose.yaml', () => {
     )) {
       if (volume?.startsWith('.')) expect(existsSync(join(ROOT, 'deploy', volume)), volume).toBe(true);
     }
+  });
+
+  it('sets only variables the host reads, and stops it no sooner than its drain', () => {
+    const adapter =
+      (parse(compose) as { services: Record<string, Record<string, unknown>> }).services.adapter ?? {};
+    const env = adapter.environment as Record<string, string>;
+    const image = [...dockerfile.matchAll(/\b((?:AMQP|WORKER)_[A-Z_]+)=/g)].map((m) => m[1] ?? '');
+    for (const name of [...Object.keys(env), ...image].filter((n) => !n.startsWith('OTEL_')))
+      expect(CONFIG_VARIABLES, name).toContain(name);
+    const drain = Number(env.WORKER_DRAIN_SECONDS ?? DEFAULTS.WORKER_DRAIN_SECONDS);
+    expect(Number.parseInt(String(adapter.stop_grace_period), 10)).toBeGreaterThan(drain);
   });
 
   it('its manager command, run here, starts the local Worker Manager with the configuration it names', async () => {

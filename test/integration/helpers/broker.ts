@@ -12,6 +12,7 @@ import {
   REQUEST_QUEUE_ARGUMENTS,
   requestQueueName,
   retryQueueName,
+  sharedTopology,
 } from '../../../protocol/index.ts';
 
 export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -55,13 +56,14 @@ export function uniqueType(label: string): string {
   return `it-${label}-${randomUUID().slice(0, 8)}`;
 }
 
-export async function connectTestBroker(): Promise<TestBroker> {
+/** A connection of the test's to the shared broker, or to `url` (a private node). */
+export async function connectTestBroker(url = AMQP_URL): Promise<TestBroker> {
   // Reconnects on use after the broker closed its connection (tests close connections on purpose).
   let connection: amqp.ChannelModel | undefined;
   let channel: amqp.ConfirmChannel | undefined;
   const ensure = async (): Promise<amqp.ConfirmChannel> => {
     if (channel !== undefined) return channel;
-    const opened = await amqp.connect(AMQP_URL);
+    const opened = await amqp.connect(url);
     opened.on('error', () => undefined);
     opened.on('close', () => {
       connection = undefined;
@@ -76,7 +78,14 @@ export async function connectTestBroker(): Promise<TestBroker> {
     channel = made;
     return made;
   };
-  await ensure();
+  // What observers bind to exists from the start, whichever test file runs first on a fresh broker.
+  const shared = sharedTopology();
+  const setup = await ensure();
+  for (const exchange of shared.exchanges)
+    await setup.assertExchange(exchange.name, exchange.type, { durable: true });
+  for (const queue of shared.queues)
+    await setup.assertQueue(queue.name, { durable: true, arguments: queue.arguments });
+  for (const binding of shared.bindings) await setup.bindQueue(binding.queue, binding.exchange, binding.key);
   const queues: string[] = [];
   const types = new Set<string>();
 
