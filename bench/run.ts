@@ -68,37 +68,47 @@ const TRACING = process.env.BENCH_TRACING !== '0';
 const host = await buildHost(ROOT);
 const created: string[] = [requestQueueName(echoType), requestQueueName(rawType)];
 
+/** What is measured, one row each per prefetch; BENCH_VARIANTS=raw,adapter picks some by name. */
+interface Variant {
+  readonly name: string;
+  readonly type: string;
+  readonly start: (prefetch: number) => Promise<ChildProcess>;
+}
+const ALL_VARIANTS: readonly Variant[] = [
+  { name: 'raw', type: rawType, start: startRaw },
+  { name: 'adapter', type: echoType, start: (p) => startAdapter(p, bundles.thread, {}) },
+  {
+    name: 'adapter -metrics',
+    type: echoType,
+    start: (p) => startAdapter(p, bundles.thread, { WORKER_METRICS: 'off' }),
+  },
+  { name: 'adapter inline', type: echoType, start: (p) => startAdapter(p, bundles.inline, {}) },
+  ...(TRACING
+    ? [
+        {
+          name: 'adapter+tracing',
+          type: echoType,
+          start: (p: number) =>
+            startAdapter(p, bundles.thread, { OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl }),
+        },
+      ]
+    : []),
+];
+const VARIANTS = ALL_VARIANTS.filter(
+  (variant) => process.env.BENCH_VARIANTS?.split(',').includes(variant.name) ?? true,
+);
+
 try {
   const results: Result[] = [];
   for (const prefetch of PREFETCHES) {
-    const raw: Figures[] = [];
-    const adapter: Figures[] = [];
-    const inline: Figures[] = [];
-    const traced: Figures[] = [];
+    const figures = new Map<string, Figures[]>(VARIANTS.map((variant) => [variant.name, []]));
     for (let round = 0; round < ROUNDS; round += 1) {
       // Alternate the order so that drift on a shared machine falls on all.
-      const kinds = TRACING ? ['raw', 'adapter', 'inline', 'traced'] : ['raw', 'adapter', 'inline'];
-      for (const kind of round % 2 === 0 ? kinds : kinds.reverse()) {
-        if (kind === 'raw') raw.push(await phase(rawType, prefetch, startRaw));
-        else if (kind === 'adapter')
-          adapter.push(await phase(echoType, prefetch, (p) => startAdapter(p, bundles.thread, {})));
-        else if (kind === 'inline')
-          inline.push(await phase(echoType, prefetch, (p) => startAdapter(p, bundles.inline, {})));
-        else
-          traced.push(
-            await phase(echoType, prefetch, (p) =>
-              startAdapter(p, bundles.thread, { OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl }),
-            ),
-          );
-      }
+      const order = round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
+      for (const variant of order)
+        figures.get(variant.name)?.push(await phase(variant.type, prefetch, variant.start));
     }
-    results.push({
-      prefetch,
-      raw: mean(raw),
-      adapter: mean(adapter),
-      inline: mean(inline),
-      ...(TRACING ? { traced: mean(traced) } : {}),
-    });
+    results.push({ prefetch, rows: new Map([...figures].map(([name, list]) => [name, mean(list)])) });
   }
   print(results);
 } finally {
@@ -298,50 +308,48 @@ function freePort(): Promise<number> {
 
 interface Result {
   prefetch: number;
-  raw: Figures;
-  adapter: Figures;
-  inline: Figures;
-  traced?: Figures;
+  rows: ReadonlyMap<string, Figures>;
 }
 
 function print(results: readonly Result[]): void {
   const f = (n: number, digits = 0) => n.toFixed(digits);
   const row = (prefetch: number, name: string, x: Figures, raw?: Figures) =>
-    `${f(prefetch).padStart(8)} | ${name.padEnd(15)} | ${f(x.perSecond).padStart(7)} | ${f(x.p50, 2).padStart(6)} | ${f(x.p99, 2).padStart(6)} | ${f(x.cpuMicrosPerMessage).padStart(10)} | ${f(x.rssMB, 1).padStart(6)} |${raw ? ` ${f(x.perSecond / raw.perSecond, 2)}` : ''}`;
+    `${f(prefetch).padStart(8)} | ${name.padEnd(16)} | ${f(x.perSecond).padStart(7)} | ${f(x.p50, 2).padStart(6)} | ${f(x.p99, 2).padStart(6)} | ${f(x.cpuMicrosPerMessage).padStart(10)} | ${f(x.rssMB, 1).padStart(6)} |${raw ? ` ${f(x.perSecond / raw.perSecond, 2)}` : ''}`;
   const lines = [
     `broker ${AMQP_URL.replace(/\/\/[^@]*@/, '//')}, ${ROUNDS} round(s) per cell, ${WARMUP} warm-up messages per phase`,
     '',
-    'prefetch | worker          |   msg/s | p50 ms | p99 ms | CPU µs/msg | RSS MB | msg/s vs raw',
-    '-------- | --------------- | ------- | ------ | ------ | ---------- | ------ | ------------',
+    'prefetch | worker           |   msg/s | p50 ms | p99 ms | CPU µs/msg | RSS MB | msg/s vs raw',
+    '-------- | ---------------- | ------- | ------ | ------ | ---------- | ------ | ------------',
   ];
-  for (const { prefetch, raw, adapter, inline, traced } of results) {
-    lines.push(
-      row(prefetch, 'raw', raw),
-      row(prefetch, 'adapter', adapter, raw),
-      row(prefetch, 'adapter inline', inline, raw),
-    );
-    if (traced) lines.push(row(prefetch, 'adapter+tracing', traced, raw));
+  for (const { prefetch, rows } of results) {
+    const raw = rows.get('raw');
+    for (const [name, figures] of rows)
+      lines.push(row(prefetch, name, figures, name === 'raw' ? undefined : raw));
   }
-  const worstRatio = Math.min(...results.map((r) => r.adapter.perSecond / r.raw.perSecond));
-  const peakRss = Math.max(...results.map((r) => r.adapter.rssMB));
+  /** The ratio of two rows' throughput at each prefetch where both ran, and a verdict against `target`. */
+  const compare = (what: string, a: string, b: string, target: number, detail = false) => {
+    for (const { prefetch, rows } of results) {
+      const x = rows.get(a);
+      const y = rows.get(b);
+      if (x === undefined || y === undefined) continue;
+      const ratio = x.perSecond / y.perSecond;
+      lines.push(
+        `  ${what} >= ${f(target, 2)} at prefetch ${prefetch}: ${ratio >= target ? 'met' : 'NOT met'} (${f(ratio, 2)}` +
+          (detail
+            ? `; CPU ${f(x.cpuMicrosPerMessage)} vs ${f(y.cpuMicrosPerMessage)} µs/msg, RSS ${f(x.rssMB, 1)} vs ${f(y.rssMB, 1)} MB)`
+            : ')'),
+      );
+    }
+  };
+  lines.push('', 'targets (throughput ratios in this run):');
+  compare('adapter/raw', 'adapter', 'raw', 0.9);
+  compare('threads/inline', 'adapter', 'adapter inline', 0.9, true);
+  compare('metrics on/off', 'adapter', 'adapter -metrics', 0.98, true);
+  compare('tracing/adapter', 'adapter+tracing', 'adapter', 0.9, true);
   lines.push(
     '',
-    `targets: adapter/raw >= 0.90 at every prefetch: ${worstRatio >= 0.9 ? 'met' : 'NOT met'} (worst ${f(worstRatio, 2)})`,
-  );
-  lines.push(
-    `         adapter RSS <= 100 MB with the example bundles loaded: ${peakRss <= 100 ? 'met' : 'NOT met'} (${f(peakRss, 1)} MB)`,
-  );
-  const hop = results.find((r) => r.prefetch === 10) ?? results[0];
-  if (hop !== undefined) {
-    const ratio = hop.adapter.perSecond / hop.inline.perSecond;
-    lines.push(
-      `         threads/inline >= 0.90 at prefetch ${hop.prefetch}: ${ratio >= 0.9 ? 'met' : 'NOT met'} (${f(ratio, 2)}; ` +
-        `CPU ${f(hop.adapter.cpuMicrosPerMessage)} vs ${f(hop.inline.cpuMicrosPerMessage)} µs/msg, ` +
-        `RSS ${f(hop.adapter.rssMB, 1)} vs ${f(hop.inline.rssMB, 1)} MB)`,
-    );
-  }
-  lines.push(
-    'adapter: handlers in threads (the default); adapter inline: the same bundles run on the event loop;',
+    'adapter: handlers in threads (the default), metrics on; adapter -metrics: WORKER_METRICS=off;',
+    'adapter inline: the same bundles run on the event loop;',
     'adapter+tracing: threads, exporting every span (3 per message) over OTLP/HTTP to a local collector',
   );
   console.log(lines.join('\n'));
