@@ -4,6 +4,9 @@
  * whole; deliveries keep the set they started with, and a retired set closes its pools once the
  * last of them has finished.
  */
+import { readFile } from 'node:fs/promises';
+import { isBundleArchive } from '../sdk/bundle.ts';
+import { unpackBundles } from './bundle-archive.ts';
 import { importBundle, type VerifiedBundle, verifyBundles } from './bundles.ts';
 import type { Config } from './config.ts';
 import type { WorkerRuntime } from './consumer.ts';
@@ -24,18 +27,43 @@ export interface BundleSet {
   close(): Promise<void>;
 }
 
-export async function loadBundleSet(
+/**
+ * Loads a version of WORKER_BUNDLES: the folder itself, or a bundles archive unpacked into a folder of
+ * its own (removed when the set closes).
+ */
+export async function openBundleSet(
   config: Config,
   log: HostLogger,
   fingerprint: string,
 ): Promise<BundleSet> {
-  const bundles = await verifyBundles(config.bundles);
-  if (bundles.length === 0) throw new Error(`the manifest in ${config.bundles} lists no workers`);
+  if (!isBundleArchive(config.bundles)) return loadBundleSet(config, config.bundles, log, fingerprint);
+  const unpacked = await unpackBundles(await readFile(config.bundles));
+  return loadBundleSet(config, unpacked.dir, log, fingerprint, unpacked.remove);
+}
+
+async function loadBundleSet(
+  config: Config,
+  dir: string,
+  log: HostLogger,
+  fingerprint: string,
+  dispose: () => Promise<void> = async () => undefined,
+): Promise<BundleSet> {
   const pools: Pool[] = [];
+  const close = () =>
+    Promise.all(pools.map((pool) => pool.close()))
+      .then(dispose)
+      .then(() => undefined);
+  const bundles = await verifyBundles(dir).catch(async (error) => {
+    await dispose();
+    throw error;
+  });
+  if (bundles.length === 0) {
+    await dispose();
+    throw new Error(`the manifest in ${config.bundles} lists no workers`);
+  }
   const started = await Promise.allSettled(
     bundles.map((bundle) => workerRuntime(bundle, config, log, (pool) => pools.push(pool))),
   );
-  const close = () => Promise.all(pools.map((pool) => pool.close())).then(() => undefined);
   const failed = started.find((result) => result.status === 'rejected');
   if (failed !== undefined) {
     await close();

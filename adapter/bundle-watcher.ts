@@ -2,17 +2,26 @@
  * Noticing a new version of the bundles `WORKER_BUNDLES` names, however it arrives: the folder is a
  * symbolic link swapped for another (`ln -sfn v2 tmp && mv -T tmp current`), the `..data` link a
  * Kubernetes ConfigMap or Secret volume swaps inside the folder, or a new manifest written into it
- * (`regards-worker build` writes the bundles, then the manifest). It polls: links are resolved, and
- * the manifest's bytes hashed, at every tick; a change is reported once.
+ * (`regards-worker build` writes the bundles, then the manifest); or, for a bundles archive, a new
+ * archive in its place. It polls: links are resolved, and the manifest's bytes hashed (an archive's
+ * identity and times read), at every tick; a change is reported once.
  */
-import { readFile, realpath } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { MANIFEST_FILE } from '../sdk/bundle.ts';
+import { isBundleArchive, MANIFEST_FILE } from '../sdk/bundle.ts';
 import { sha256Of } from './bundle-file.ts';
 
-/** What identifies a version of the folder: where its manifest really is, and its bytes. */
-export async function fingerprintOf(dir: string): Promise<string> {
-  const manifest = await realpath(join(dir, MANIFEST_FILE));
+/**
+ * What identifies a version: where the folder's manifest really is, and its bytes; for an archive,
+ * where it really is, its inode, size and modification time (hashing it every second would cost more).
+ */
+export async function fingerprintOf(path: string): Promise<string> {
+  if (isBundleArchive(path)) {
+    const archive = await realpath(path);
+    const { ino, size, mtimeMs } = await stat(archive);
+    return `${archive}:${ino}:${size}:${mtimeMs}`;
+  }
+  const manifest = await realpath(join(path, MANIFEST_FILE));
   const bytes = await readFile(manifest);
   return `${manifest}:${sha256Of(bytes)}`;
 }

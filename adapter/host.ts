@@ -5,7 +5,7 @@
  */
 import { requestQueueName } from '../protocol/index.ts';
 import { type Broker, type ConsumerHandle, connectBroker, type Session } from './amqp.ts';
-import { type BundleSet, loadBundleSet } from './bundle-set.ts';
+import { type BundleSet, openBundleSet } from './bundle-set.ts';
 import { fingerprintOf, watchBundles } from './bundle-watcher.ts';
 import type { Config } from './config.ts';
 import { handleDelivery, type WorkerRuntime } from './consumer.ts';
@@ -32,7 +32,7 @@ const CHANNEL_REOPEN_MS = 1000;
 export const BUNDLES_POLL_MS = 1000;
 
 export async function startHost(config: Config, log: HostLogger): Promise<Host> {
-  let current: BundleSet = await loadBundleSet(config, log, await fingerprintOf(config.bundles));
+  let current: BundleSet = await openBundleSet(config, log, await fingerprintOf(config.bundles));
   /** Sets replaced by a newer version, closing once their last delivery has finished. */
   const retiring = new Set<BundleSet>();
 
@@ -124,7 +124,7 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
   const swap = async (fingerprint: string): Promise<void> => {
     let next: BundleSet;
     try {
-      next = await loadBundleSet(config, log, fingerprint);
+      next = await openBundleSet(config, log, fingerprint);
     } catch (error) {
       log.error('new bundles refused; the running version keeps serving', {
         bundles: config.bundles,

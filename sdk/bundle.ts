@@ -7,6 +7,16 @@ import * as z from 'zod';
 export { definitionOf } from './definition-of.ts';
 
 export const MANIFEST_FILE = 'manifest.json';
+/** The folder of the bundles beside the manifest. */
+export const BUNDLES_DIR = 'bundles';
+
+/**
+ * The bundles as one artifact (`regards-worker build --pack`): a gzipped tar of the manifest and the
+ * bundles folder, which the host accepts in place of the folder.
+ */
+export const isBundleArchive = (path: string): boolean => /\.(tar\.gz|tgz)$/.test(path);
+/** What a bundles archive may hold: anything else in it is not unpacked. */
+export const BUNDLE_ARCHIVE_ENTRY = /^(manifest\.json|bundles\/[^/]+)$/;
 export const MANIFEST_VERSION = 1;
 
 export const manifestEntry = z.object({

@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import { CONFIG_VARIABLES, DEFAULTS } from '../../adapter/config.ts';
 import { build } from '../../build/build.ts';
 import { buildHost, HOST_NODE_FLAGS } from '../../build/host.ts';
+import { DEFAULT_BASE } from '../../build/image.ts';
 import { AMQP_URL } from './helpers/broker.ts';
 import { ROOT, spawnProcess, waitUntil } from './helpers/host.ts';
 
@@ -24,11 +25,12 @@ const run = (args: string[], env: Record<string, string>) =>
   spawnProcess(process.execPath, args, { PATH: process.env.PATH ?? '', ...env });
 
 describe('deploy/Dockerfile', () => {
-  it('uses the official Node 24 base, runs as non-root with node as PID 1, and copies paths that exist', () => {
-    expect([...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1])).toEqual([
-      'node:24-bookworm-slim',
-      'node:24-bookworm-slim',
-    ]);
+  it('builds both stages on NODE_IMAGE (the official Node 24 base by default), runs as non-root, and copies paths that exist', () => {
+    expect(dockerfile).toMatch(new RegExp(`^ARG NODE_IMAGE=${DEFAULT_BASE}$`, 'm'));
+    expect(DEFAULT_BASE).toBe('node:24-bookworm-slim');
+    expect([...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1])).toEqual(
+      Array(2).fill('$' + '{NODE_IMAGE}'),
+    );
     expect(dockerfile).toMatch(/^USER node$/m);
     expect(dockerfile).toMatch(/WORKER_BUNDLES=\/bundles/);
     const sources = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) =>
@@ -96,6 +98,9 @@ describe('deploy/compose.yaml', () => {
       expect(CONFIG_VARIABLES, name).toContain(name);
     const drain = Number(env.WORKER_DRAIN_SECONDS ?? DEFAULTS.WORKER_DRAIN_SECONDS);
     expect(Number.parseInt(String(adapter.stop_grace_period), 10)).toBeGreaterThan(drain);
+    // The image's base goes through to the Dockerfile, its default the Dockerfile's.
+    const args = (adapter.build as { args?: Record<string, string> }).args ?? {};
+    expect(args.NODE_IMAGE).toBe(`\${NODE_IMAGE:-${DEFAULT_BASE}}`);
   });
 
   it('its manager command, run here, starts the local Worker Manager with the configuration it names', async () => {

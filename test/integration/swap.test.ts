@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../../build/build.ts';
+import { packBundles } from '../../build/pack.ts';
 import { RESPONSE_EXCHANGE } from '../../protocol/index.ts';
 import { useTempDirs } from '../helpers/files.ts';
 import {
@@ -202,5 +203,51 @@ describe('a new build written into the folder', () => {
     } finally {
       await host.stop();
     }
+  });
+});
+
+describe('a bundles archive (build --pack) as WORKER_BUNDLES', () => {
+  it('is served, swapped when a new archive is moved into its place, and a broken one refused', async () => {
+    const type = uniqueType('packed');
+    broker.forget(type);
+    const shipped = await tempDir();
+    const archive = join(shipped, 'bundles.tar.gz');
+    await rename((await packBundles(await buildVersions({ [type]: 1 }))).path, archive);
+    const host = await startTestHost(archive);
+    try {
+      const [first] = await answersTo(await publish(type, 1, { action: 'succeed', content: 'c' }));
+      expect(first && contentOf(first)).toBe('c');
+      // What an operator does: the new archive written beside, then renamed over the old one.
+      await rename((await packBundles(await buildVersions({ [type]: 2 }))).path, `${archive}.next`);
+      await rename(`${archive}.next`, archive);
+      await waitUntil(() => swaps(host.lines).length === 1, 10_000, 'the swap');
+      const [second] = await answersTo(await publish(type, 1, { action: 'succeed', content: 'c' }));
+      expect(second && contentOf(second)).toBe('v2:c');
+      // Not an archive: refused, said, and version 2 keeps serving.
+      await writeFile(`${archive}.next`, 'not a tar.gz');
+      await rename(`${archive}.next`, archive);
+      await waitUntil(
+        () => host.lines.some((line) => line.includes('"msg":"new bundles refused')),
+        10_000,
+        'the refusal',
+      );
+      expect(host.lines.find((line) => line.includes('new bundles refused'))).toContain(
+        'the bundles archive cannot be unpacked',
+      );
+      const [third] = await answersTo(await publish(type, 1, { action: 'succeed', content: 'c' }));
+      expect(third && contentOf(third)).toBe('v2:c');
+    } finally {
+      await host.stop();
+    }
+    // Each version's unpacked folder is gone with it (the suite's teardown fails on regards-* leftovers).
+  });
+
+  it('a bundle that does not match the manifest stops the host at start', async () => {
+    const type = uniqueType('packed-bad');
+    const dist = await buildVersions({ [type]: 1 });
+    const manifest = JSON.parse(await readFile(join(dist, 'manifest.json'), 'utf8'));
+    await writeFile(join(dist, manifest.workers[0].bundle), 'export default {};\n');
+    const { path } = await packBundles(dist);
+    await expect(startTestHost(path)).rejects.toThrow(/sha256/);
   });
 });
