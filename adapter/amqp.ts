@@ -73,7 +73,8 @@ export interface Session {
 }
 
 export interface BrokerOptions {
-  readonly url: string;
+  /** One broker, or the nodes of a cluster: each (re)connection tries the node after the last one tried. */
+  readonly urls: readonly string[];
   /** For amqps://: the CA, client certificate and key (PEM); the broker's certificate is always verified. */
   readonly tls?: { readonly ca?: string; readonly cert?: string; readonly key?: string } | undefined;
   readonly log: HostLogger;
@@ -137,7 +138,8 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
   const { log } = options;
   // Loaded here, not at import time: tracing is started before amqplib loads.
   const { connect } = await import('amqplib');
-  const connection = await connect(options.url, {
+  const nodes = clusterNodes(options.urls);
+  const connection = await connect(nodes.url as string, {
     ...options.tls,
     noDelay: true,
     clientProperties: { connection_name: options.connectionName },
@@ -164,10 +166,11 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
   let refused: string | undefined;
   connection.on('connect', () => {
     connectedOnce = true;
+    if (options.urls.length > 1) log.info('connected', { node: redactedNode(nodes.current()) });
   });
   connection.on('connect-failed', (error: Error) => {
     if (connectedOnce) return;
-    refused = refusalOf(error, options.url);
+    refused = refusalOf(error, nodes.current());
     if (refused !== undefined) void connection.close().catch(() => undefined);
   });
   connection.on('reconnect-scheduled', ({ attempt, delay, error }) =>
@@ -185,6 +188,63 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
     throw error;
   }
   return { close: () => connection.close().catch(() => undefined) };
+}
+
+/** The URL to log: no user, no password. */
+function redactedNode(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
+}
+
+/**
+ * What amqplib is given to connect to a cluster. Its recovery reconnects to the very URL it was given,
+ * so for several nodes it gets a URL object (the shape amqplib reads field by field at every attempt)
+ * whose fields are those of the next node in turn: reading `protocol`, the first field amqplib reads of
+ * an attempt, moves to the next node. One node: its URL string, as is.
+ */
+export function clusterNodes(urls: readonly string[]): { url: string | object; current(): string } {
+  const [first] = urls;
+  if (first === undefined) throw new Error('no broker URL');
+  if (urls.length === 1) return { url: first, current: () => first };
+  const nodes = urls.map((url) => {
+    const parsed = new URL(url);
+    const query = (name: string) => {
+      const value = parsed.searchParams.get(name);
+      return value === null ? undefined : Number(value);
+    };
+    return {
+      url,
+      fields: {
+        protocol: parsed.protocol.replace(/:$/, ''),
+        hostname: parsed.hostname.replace(/^\[|\]$/g, ''),
+        port: parsed.port === '' ? undefined : Number(parsed.port),
+        // amqplib decodes these from a URL string, not from an object: given decoded.
+        username: decodeURIComponent(parsed.username),
+        password: decodeURIComponent(parsed.password),
+        vhost: parsed.pathname.slice(1),
+        heartbeat: query('heartbeat'),
+        frameMax: query('frameMax'),
+        channelMax: query('channelMax'),
+        locale: parsed.searchParams.get('locale') ?? undefined,
+      } as Record<string, unknown>,
+    };
+  });
+  let next = 0;
+  let current = nodes[0] as (typeof nodes)[number];
+  const url: Record<string, unknown> = {};
+  for (const key of Object.keys(current.fields)) {
+    Object.defineProperty(url, key, {
+      enumerable: true,
+      get: () => {
+        if (key === 'protocol') {
+          current = nodes[next] as (typeof nodes)[number];
+          next = (next + 1) % nodes.length;
+        }
+        return current.fields[key];
+      },
+    });
+  }
+  return { url, current: () => current.url };
 }
 
 function session(model: amqp.ChannelModel, log: HostLogger, metrics: Recorder): Session {

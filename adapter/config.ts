@@ -32,10 +32,26 @@ export const DEFAULTS = Object.freeze({
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const seconds = (min: number, max: number) => z.coerce.number().min(min).max(max);
 
+/** AMQP_URL holds one URL, or the URLs of a cluster's nodes separated by commas. */
+export const splitUrls = (value: string): string[] =>
+  value
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url !== '');
+
+const schemeOf = (url: string) => (URL.canParse(url) ? new URL(url).protocol : '');
+
 const amqpUrl = z
   .string()
-  .refine((value) => URL.canParse(value) && /^amqps?:$/.test(new URL(value).protocol), {
-    message: 'must be an amqp:// or amqps:// URL',
+  .refine(
+    (value) =>
+      splitUrls(value).length > 0 && splitUrls(value).every((url) => /^amqps?:$/.test(schemeOf(url))),
+    {
+      message: 'must be an amqp:// or amqps:// URL, or several separated by commas (the nodes of a cluster)',
+    },
+  )
+  .refine((value) => new Set(splitUrls(value).map(schemeOf)).size === 1, {
+    message: 'the nodes of a cluster are all amqp:// or all amqps://',
   });
 
 const schema = z.strictObject({
@@ -80,7 +96,8 @@ export interface TlsFiles {
 }
 
 export interface Config {
-  readonly amqpUrl: string;
+  /** One broker, or the nodes of a cluster, tried in turn. */
+  readonly amqpUrls: readonly string[];
   /** Set for an amqps:// URL; the broker's certificate is always verified. */
   readonly tls: TlsFiles | undefined;
   readonly bundles: string;
@@ -151,7 +168,9 @@ export function loadConfig(
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   const c = parsed.data;
   return {
-    amqpUrl: password === undefined ? c.AMQP_URL : withPassword(c.AMQP_URL, password),
+    amqpUrls: splitUrls(c.AMQP_URL).map((url) =>
+      password === undefined ? url : withPassword(url, password),
+    ),
     tls,
     bundles: c.WORKER_BUNDLES,
     prefetch: c.WORKER_PREFETCH,
@@ -182,8 +201,7 @@ function tlsFiles(
   secret: (name: string) => string | undefined,
   problems: string[],
 ): TlsFiles | undefined {
-  const url = known.AMQP_URL ?? DEFAULTS.AMQP_URL;
-  const secure = URL.canParse(url) && new URL(url).protocol === 'amqps:';
+  const secure = splitUrls(known.AMQP_URL ?? DEFAULTS.AMQP_URL).every((url) => schemeOf(url) === 'amqps:');
   const names = ['AMQP_CA_FILE', 'AMQP_CERT_FILE', 'AMQP_KEY_FILE'] as const;
   const set = names.filter((name) => known[name] !== undefined);
   if (!secure) {

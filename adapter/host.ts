@@ -174,7 +174,7 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
   let broker: Broker;
   try {
     broker = await connectBroker({
-      url: config.amqpUrl,
+      urls: config.amqpUrls,
       tls: config.tls,
       connectionName: `regards-worker ${config.instanceId}`,
       metrics,

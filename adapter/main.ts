@@ -68,7 +68,7 @@ export async function runAdapter(env: Readonly<Record<string, string | undefined
   }
 
   log.info('starting', {
-    amqpUrl: redactUrl(config.amqpUrl),
+    amqpUrl: config.amqpUrls.map(redactUrl).join(','),
     tls:
       config.tls === undefined
         ? 'off'

@@ -13,6 +13,7 @@ import {
   requestQueueName,
   retryQueueName,
   sharedTopology,
+  type Topology,
 } from '../../../protocol/index.ts';
 
 export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -31,6 +32,8 @@ export interface TestBroker {
   publish(exchange: string, routingKey: string, body: Buffer, headers: Record<string, string>): Promise<void>;
   /** Declares the request queue exactly as the Java manager does. */
   declareAsManager(type: string): Promise<void>;
+  /** Declares a part of the protocol's topology (on the node this connection is to). */
+  declare(topology: Topology): Promise<void>;
   forget(type: string): void;
   /** Deletes a queue as an operator (or a manager) could, under the host's feet. */
   deleteQueue(queue: string): Promise<void>;
@@ -78,14 +81,17 @@ export async function connectTestBroker(url = AMQP_URL): Promise<TestBroker> {
     channel = made;
     return made;
   };
+  const declare = async (topology: Topology) => {
+    const setup = await ensure();
+    for (const exchange of topology.exchanges)
+      await setup.assertExchange(exchange.name, exchange.type, { durable: true });
+    for (const queue of topology.queues)
+      await setup.assertQueue(queue.name, { durable: true, arguments: queue.arguments });
+    for (const binding of topology.bindings)
+      await setup.bindQueue(binding.queue, binding.exchange, binding.key);
+  };
   // What observers bind to exists from the start, whichever test file runs first on a fresh broker.
-  const shared = sharedTopology();
-  const setup = await ensure();
-  for (const exchange of shared.exchanges)
-    await setup.assertExchange(exchange.name, exchange.type, { durable: true });
-  for (const queue of shared.queues)
-    await setup.assertQueue(queue.name, { durable: true, arguments: queue.arguments });
-  for (const binding of shared.bindings) await setup.bindQueue(binding.queue, binding.exchange, binding.key);
+  await declare(sharedTopology());
   const queues: string[] = [];
   const types = new Set<string>();
 
@@ -120,6 +126,7 @@ export async function connectTestBroker(url = AMQP_URL): Promise<TestBroker> {
 
   return {
     observe,
+    declare,
     async publishRequest(type, request) {
       const body = Buffer.from(
         typeof request.body === 'string' ? request.body : JSON.stringify(request.body),

@@ -116,3 +116,30 @@ async function ownedByBroker(dir: string): Promise<void> {
   await chmod(dir, 0o755);
   await run('chown', ['-R', 'rabbitmq:rabbitmq', dir]);
 }
+
+/** Two nodes of the test's own, clustered: `second` joined `first`. Stopped together by `stop()`. */
+export async function startCluster(label: string): Promise<{
+  first: PrivateBroker;
+  second: PrivateBroker;
+  stop(): Promise<void>;
+}> {
+  const first = await startPrivateBroker({ label: `${label}-a` });
+  const second = await startPrivateBroker({ label: `${label}-b` }).catch(async (error) => {
+    await first.stop();
+    throw error;
+  });
+  const stop = async () => {
+    await Promise.all([second.stop(), first.stop()]);
+  };
+  try {
+    await second.ctl('stop_app');
+    await second.ctl('reset');
+    await second.ctl('join_cluster', first.node);
+    await second.ctl('start_app');
+    await second.ctl('await_startup', '--timeout', '60');
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { first, second, stop };
+}

@@ -7,7 +7,7 @@ describe('configuration from the environment', () => {
   it('has defaults for everything', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
-      amqpUrl: 'amqp://guest:guest@127.0.0.1:5672',
+      amqpUrls: ['amqp://guest:guest@127.0.0.1:5672'],
       bundles: 'dist',
       prefetch: 10,
       timeoutMs: 300_000,
@@ -64,7 +64,7 @@ describe('configuration from the environment', () => {
       WORKER_HEALTH_PORT: '9000',
     });
     expect(config).toMatchObject({
-      amqpUrl: 'amqps://u:p@rabbit:5671/regards.multitenant.manager',
+      amqpUrls: ['amqps://u:p@rabbit:5671/regards.multitenant.manager'],
       bundles: '/bundles',
       prefetch: 50,
       timeoutMs: 1500,
@@ -114,9 +114,9 @@ describe('secrets from files', () => {
   };
 
   it('reads the URL from AMQP_URL_FILE, without its last line break', () => {
-    expect(loadConfig({ AMQP_URL_FILE: '/run/secrets/url' }, read).amqpUrl).toBe(
+    expect(loadConfig({ AMQP_URL_FILE: '/run/secrets/url' }, read).amqpUrls).toEqual([
       'amqps://worker:from-file@rabbit:5671/regards.multitenant.manager',
-    );
+    ]);
   });
 
   it("replaces the URL's password with AMQP_PASSWORD_FILE's, encoded", () => {
@@ -124,8 +124,25 @@ describe('secrets from files', () => {
       { AMQP_URL: 'amqp://worker@rabbit/vhost', AMQP_PASSWORD_FILE: '/run/secrets/password' },
       read,
     );
-    expect(decodeURIComponent(new URL(config.amqpUrl).password)).toBe('p@ss:word/é');
-    expect(new URL(config.amqpUrl).username).toBe('worker');
+    const [url = ''] = config.amqpUrls;
+    expect(decodeURIComponent(new URL(url).password)).toBe('p@ss:word/é');
+    expect(new URL(url).username).toBe('worker');
+  });
+
+  it('reads the nodes of a cluster, the password file applying to each, and refuses a mix of schemes', () => {
+    const config = loadConfig(
+      {
+        AMQP_URL: 'amqp://worker@node-a:5672/v, amqp://worker@node-b:5673/v',
+        AMQP_PASSWORD_FILE: '/run/secrets/password',
+      },
+      read,
+    );
+    expect(config.amqpUrls.map((url) => new URL(url).host)).toEqual(['node-a:5672', 'node-b:5673']);
+    for (const url of config.amqpUrls) expect(decodeURIComponent(new URL(url).password)).toBe('p@ss:word/é');
+    expect(() => loadConfig({ AMQP_URL: 'amqp://a:5672,amqps://b:5671' })).toThrow(
+      /all amqp:\/\/ or all amqps:\/\//,
+    );
+    expect(() => loadConfig({ AMQP_URL: 'amqp://a:5672,http://b' })).toThrow(/several separated by commas/);
   });
 
   it('refuses both forms of one variable, naming them, and names a file it cannot read', () => {
