@@ -12,6 +12,7 @@ import {
   type Topology,
   workerTopology,
 } from '../protocol/index.ts';
+import { type AckCoalescer, ackCoalescer } from './acks.ts';
 import type { HostLogger } from './log.ts';
 import type { Recorder } from './metrics.ts';
 
@@ -268,8 +269,15 @@ function session(model: amqp.ChannelModel, log: HostLogger, metrics: Recorder): 
       let cancelled = false;
       let unsettled = 0;
       let lastError: Error | undefined;
+      // Acks of one turn of the event loop go out as one frame (see acks.ts).
+      const acks = ackCoalescer((tag, multiple) => {
+        try {
+          channel.ack({ fields: { deliveryTag: tag } } as amqp.Message, multiple);
+        } catch {} // a closed channel: the broker redelivers what it did not get
+      });
       const close = async () => {
         closing = true;
+        acks.flush();
         await channel.close().catch(() => undefined);
       };
       channel.on('error', (error: Error) => {
@@ -290,11 +298,12 @@ function session(model: amqp.ChannelModel, log: HostLogger, metrics: Recorder): 
             return;
           }
           unsettled += 1;
+          acks.delivered(message.fields.deliveryTag);
           const onSettled = () => {
             unsettled -= 1;
             if (cancelled && unsettled === 0) void close();
           };
-          onDelivery(deliveryOf(message), deliveryPort(channel, message, publisher, onSettled));
+          onDelivery(deliveryOf(message), deliveryPort(channel, message, publisher, acks, onSettled));
         },
         { noAck: false },
       );
@@ -328,8 +337,10 @@ function deliveryPort(
   channel: amqp.ConfirmChannel,
   message: amqp.ConsumeMessage,
   publisher: Publisher,
+  acks: AckCoalescer,
   onSettled: () => void,
 ): DeliveryPort {
+  const tag = message.fields.deliveryTag;
   let settled = false;
   // On a closed channel there is nothing to settle: the broker redelivers the message.
   const once = (settle: () => void) => {
@@ -342,8 +353,12 @@ function deliveryPort(
   };
   return {
     publish: publisher.publish,
-    ack: () => once(() => channel.ack(message)),
-    reject: () => once(() => channel.nack(message, false, false)),
+    ack: () => once(() => acks.acked(tag)),
+    reject: () =>
+      once(() => {
+        acks.rejected(tag);
+        channel.nack(message, false, false);
+      }),
   };
 }
 
