@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { extract } from 'tar';
 import { BUNDLE_ARCHIVE_ENTRY } from '../sdk/bundle.ts';
 
 export interface UnpackedBundles {
@@ -21,6 +20,8 @@ export async function unpackBundles(bytes: Uint8Array): Promise<UnpackedBundles>
   const dir = await mkdtemp(join(tmpdir(), 'regards-worker-bundles-'));
   const remove = () => rm(dir, { recursive: true, force: true });
   try {
+    // Loaded here: a host given a folder never needs it.
+    const { extract } = await import('tar');
     await pipeline(
       Readable.from([bytes]),
       extract({

@@ -19,6 +19,11 @@ export interface BundleSet {
   /** What identifies this version of the folder (see bundle-watcher.ts). */
   readonly fingerprint: string;
   readonly workers: ReadonlyMap<string, WorkerRuntime>;
+  /**
+   * Settles once each thread-isolated bundle has loaded in its first thread, or rejects naming the one
+   * that could not: the set serves meanwhile (its first requests wait for their thread).
+   */
+  readonly loaded: Promise<void>;
   /** A delivery starts on this set; call what it returns when it has finished. */
   enter(): () => void;
   /** No new deliveries: closes its pools once every delivery that started on it has finished. */
@@ -77,9 +82,12 @@ async function loadBundleSet(
   );
   let inFlight = 0;
   let retired: (() => void) | undefined;
+  const loaded = Promise.all(pools.map((pool) => pool.loaded)).then(() => undefined);
+  loaded.catch(() => undefined);
   return {
     fingerprint,
     workers,
+    loaded,
     enter() {
       inFlight += 1;
       let left = false;
@@ -111,7 +119,7 @@ async function workerRuntime(
     executor = inlineExecutor((await importBundle(bundle)).definition, entry.sha256);
   } else {
     // Only the thread imports the bundle: the main thread never holds its code.
-    const pool = await startPool({
+    const pool = startPool({
       type: entry.type,
       bundlePath: bundle.path,
       sha256: entry.sha256,

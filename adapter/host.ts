@@ -23,6 +23,11 @@ export interface Host {
   /** The workers of the version being served. */
   readonly workers: readonly WorkerRuntime[];
   isReady(): boolean;
+  /**
+   * Resolves (never rejects) if the version the host started with cannot serve after all: a bundle
+   * that does not load in its thread. The host then has to stop: `main` exits 1.
+   */
+  readonly failed: Promise<Error>;
   /** Stop consuming and heartbeating, let in-flight requests finish within the drain time, close. */
   stop(): Promise<void>;
 }
@@ -32,6 +37,9 @@ const CHANNEL_REOPEN_MS = 1000;
 export const BUNDLES_POLL_MS = 1000;
 
 export async function startHost(config: Config, log: HostLogger): Promise<Host> {
+  // prom-client loads while the bundles are verified.
+  const metricsLoading = config.metrics ? createMetrics() : Promise.resolve(undefined);
+  metricsLoading.catch(() => undefined);
   let current: BundleSet = await openBundleSet(config, log, await fingerprintOf(config.bundles));
   /** Sets replaced by a newer version, closing once their last delivery has finished. */
   const retiring = new Set<BundleSet>();
@@ -48,7 +56,7 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
   const isReady = () =>
     connected && !stopping && [...current.workers.keys()].every((type) => consumers.has(type));
   const ioProbe = startIoProbe({ deadlineMs: config.ioStallMs });
-  const served = config.metrics ? await createMetrics() : undefined;
+  const served = await metricsLoading;
   const metrics: Recorder = served ?? NO_METRICS;
   const health = await startHealth(config.healthPort, {
     isReady,
@@ -122,10 +130,13 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
 
   /** A new version: verified and started beside the running one, then served; the old one drains. */
   const swap = async (fingerprint: string): Promise<void> => {
-    let next: BundleSet;
+    let next: BundleSet | undefined;
     try {
       next = await openBundleSet(config, log, fingerprint);
+      // Served only once every bundle has loaded in its thread: a version that cannot is refused.
+      await next.loaded;
     } catch (error) {
+      await next?.close();
       log.error('new bundles refused; the running version keeps serving', {
         bundles: config.bundles,
         error: (error as Error).message,
@@ -221,9 +232,15 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
     throw error;
   }
 
+  const first = current;
   return {
     instanceId: config.instanceId,
     healthPort: health.port,
+    // A stop ends the threads, loading or not: that is no failure.
+    failed: first.loaded.then(
+      () => new Promise<Error>(() => undefined),
+      (error: Error) => (stopping ? new Promise<Error>(() => undefined) : error),
+    ),
     get workers() {
       return [...current.workers.values()];
     },

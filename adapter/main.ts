@@ -95,6 +95,12 @@ export async function runAdapter(env: Readonly<Record<string, string | undefined
     healthPort: host.healthPort,
     workerTypes: host.workers.map((worker) => worker.type),
   });
+  // Bundles load in their threads while the host connects: one that cannot stops it, as at start.
+  void host.failed.then(async (error) => {
+    log.error('cannot start', { error: error.message });
+    await host?.stop().catch(() => undefined);
+    process.exit(1);
+  });
 }
 
 if (import.meta.main) await runAdapter(process.env);

@@ -34,6 +34,14 @@ const THREAD_ENTRY = new URL(
  */
 export const THREAD_IDLE_MS = 5_000;
 
+/**
+ * A request that finds no idle thread waits this long for a busy one to free before a new thread is
+ * started, one at a time: quick handlers are then served by a thread or two (a thread costs some 50 ms
+ * of CPU to start and ~10 MB while it lives), slow or CPU-bound ones still get a thread each, up to
+ * the size, one more every time a thread is ready while requests have waited this long.
+ */
+export const GROW_AFTER_MS = 5;
+
 export interface PoolOptions {
   readonly type: string;
   readonly bundlePath: string;
@@ -48,6 +56,11 @@ export interface PoolOptions {
 }
 
 export interface Pool extends Executor {
+  /**
+   * Settles once the first thread has loaded the bundle, or failed to: the pool serves from the start,
+   * requests waiting for that thread meanwhile.
+   */
+  readonly loaded: Promise<void>;
   /** Threads alive now. */
   threads(): number;
   /** Ends every thread (what they run is abandoned). */
@@ -163,11 +176,18 @@ class HandlerThread {
   }
 }
 
-export async function startPool(options: PoolOptions): Promise<Pool> {
+export function startPool(options: PoolOptions): Pool {
   const idleMs = options.idleMs ?? THREAD_IDLE_MS;
   const all = new Set<HandlerThread>();
   const idle: HandlerThread[] = [];
-  const waiting: ((thread: HandlerThread) => void)[] = [];
+  /** Requests waiting for a thread, first come first served; each with its timer to grow the pool. */
+  const waiting: {
+    readonly take: (thread: HandlerThread) => void;
+    readonly since: number;
+    grow: NodeJS.Timeout | undefined;
+  }[] = [];
+  /** Threads started for waiting requests and not ready yet: the pool grows by one at a time. */
+  let starting = 0;
   let closed = false;
   let sequence = 0;
 
@@ -187,36 +207,70 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
       clearTimeout(thread.idleTimer);
       if (!thread.exited) return thread;
     }
-    if (all.size < options.size) {
+    if (all.size === 0) {
       const thread = spawn();
       await thread.ready;
       return thread;
     }
-    return new Promise((resolve) => waiting.push(resolve));
+    return new Promise((resolve) => {
+      const waiter = {
+        take: resolve,
+        since: performance.now(),
+        grow: undefined as NodeJS.Timeout | undefined,
+      };
+      waiter.grow = setTimeout(() => {
+        waiter.grow = undefined;
+        grow();
+      }, GROW_AFTER_MS);
+      waiting.push(waiter);
+    });
+  };
+
+  /** One more thread, if the first in line has waited GROW_AFTER_MS and none is starting already. */
+  const grow = (): void => {
+    const first = waiting[0];
+    if (closed || starting > 0 || all.size >= options.size || first === undefined) return;
+    if (performance.now() - first.since >= GROW_AFTER_MS) startFor();
+  };
+
+  /** Gives `thread` to the first request in line; true if there was one. */
+  const handOver = (thread: HandlerThread): boolean => {
+    const next = waiting.shift();
+    if (next === undefined) return false;
+    clearTimeout(next.grow);
+    next.take(thread);
+    return true;
   };
 
   const release = (thread: HandlerThread): void => {
     thread.finished();
     if (closed) return;
-    const next = waiting.shift();
     if (thread.exited) {
       // Its place goes to a fresh thread for whoever waits.
-      if (next !== undefined) spawnFor(next);
+      if (waiting.length > 0) startFor();
       return;
     }
-    if (next !== undefined) {
-      next(thread);
-      return;
-    }
+    if (handOver(thread)) return;
     idle.push(thread);
     thread.idleTimer = setTimeout(() => recycle(thread), idleMs);
     thread.idleTimer.unref();
   };
 
-  /** A fresh thread for a waiting request; one that cannot start fails that request (see run()). */
-  const spawnFor = (next: (thread: HandlerThread) => void): void => {
+  /**
+   * A fresh thread for the requests in line; one that cannot start is handed over all the same, and
+   * fails the request it gets (see run()).
+   */
+  const startFor = (): HandlerThread => {
     const thread = spawn();
-    void thread.ready.catch(() => undefined).then(() => next(thread));
+    starting += 1;
+    void thread.ready
+      .catch(() => undefined)
+      .then(() => {
+        starting -= 1;
+        if (!handOver(thread) && !thread.exited) release(thread);
+        grow();
+      });
+    return thread;
   };
 
   /** An idle thread is ended: its memory goes back, and a request after a quiet spell starts a new one. */
@@ -271,13 +325,12 @@ export async function startPool(options: PoolOptions): Promise<Pool> {
     }
   };
 
-  // One thread at start: a bundle that cannot load in a thread stops the host before it consumes.
-  // It stays until it has been idle for THREAD_IDLE_MS, like any other.
-  const first = spawn();
-  await first.ready;
-  release(first);
+  // One thread at start, loading while the host connects: a bundle that cannot load in a thread is
+  // refused (see `loaded`). It stays until it has been idle for THREAD_IDLE_MS, like any other.
+  const first = startFor();
 
   return {
+    loaded: first.ready,
     execute: (request, run) => inHandlerSpan(options, request.attempt, () => execute(request, run)),
     threads: () => all.size,
     async close() {

@@ -38,6 +38,10 @@ await channel.consume(queue, (message) => {
   );
 });
 process.send?.('ready');
+connection.on('error', () => undefined);
 process.on('SIGTERM', () => {
-  connection.close().finally(() => process.exit(0));
+  connection.close().then(
+    () => process.exit(0),
+    () => process.exit(0),
+  );
 });

@@ -1,19 +1,27 @@
 /**
- * `npm run bench`: the adapter against a raw amqplib worker doing the same per-message work, on the
- * same broker, in one run, at prefetch 1, 10 and 50. Prints figures and ratios; asserts nothing.
+ * `npm run bench`: the host against a hand-written amqplib worker doing the same per-message work, on
+ * the real REGARDS topology (the priority-255 request queue the manager declares), in one run, the
+ * variants alternated over rounds (A B … B A) so that drift on a shared machine falls on all. Prints
+ * per cell the median and min–max over rounds, and the ratio of medians to the raw worker; asserts
+ * nothing (the machine is shared: read the figures).
  *
- * A closed loop keeps 2 × prefetch requests outstanding (published as the Worker Manager does) and
- * times each from publish to its response. Both workers run as child processes so that their CPU
- * time and RSS are read from /proc. The adapter has the three example bundles loaded beside the
- * trivial one it serves, once with handlers in threads (the default) and once inline.
+ * - saturation: N requests pre-filled, then the worker started and the queue drained at full speed:
+ *   msg/s, worker CPU and broker CPU per message, RSS at the end; the raw worker once more on a plain
+ *   queue, to show what the priority argument costs the broker;
+ * - closed loop: 2 × prefetch requests outstanding, each timed from its publish to its response;
+ * - replicas: 1, 2 and 4 processes draining one pre-filled queue;
+ * - cold start: process start to consuming (raw) or to /readyz 200 (host, three example bundles).
+ *
+ * BENCH_QUICK=1: one short round of each, under a minute (CI runs it so that the benchmark never rots).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import * as amqp from 'amqplib';
 import { build } from '../build/build.ts';
 import { buildHost, HOST_NODE_FLAGS } from '../build/host.ts';
@@ -21,42 +29,56 @@ import { HEADER, REQUEST_QUEUE_ARGUMENTS, RESPONSE_EXCHANGE, requestQueueName } 
 
 const ROOT = resolve(import.meta.dirname, '..');
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-const PREFETCHES = (process.env.BENCH_PREFETCHES ?? '1,10,50').split(',').map(Number);
-const SCALE = Number(process.env.BENCH_SCALE ?? 1);
-const MESSAGES: Record<number, number> = { 1: 3000 * SCALE, 10: 10000 * SCALE, 50: 10000 * SCALE };
-const WARMUP = 500;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const QUICK = process.env.BENCH_QUICK === '1';
+const list = (value: string | undefined, fallback: number[]) => value?.split(',').map(Number) ?? fallback;
+const PREFETCHES = list(process.env.BENCH_PREFETCHES, QUICK ? [10] : [1, 10, 50]);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
+const SCALE = Number(process.env.BENCH_SCALE ?? (QUICK ? 0.05 : 1));
+const REPLICAS = list(process.env.BENCH_REPLICAS, QUICK ? [1, 2] : [1, 2, 4]);
+/** Requests per saturation phase, by prefetch (prefetch 1 is slow: fewer). */
+const saturationCount = (prefetch: number) =>
+  Math.max(100, Math.round((prefetch === 1 ? 3000 : 8000) * SCALE));
+const closedCount = (prefetch: number) => Math.max(100, Math.round((prefetch === 1 ? 2000 : 5000) * SCALE));
+const WARMUP = QUICK ? 20 : 300;
 const CLOCK_TICKS = 100; // USER_HZ on Linux
+const run = promisify(execFile);
 
 interface Figures {
   perSecond: number;
   p50: number;
   p99: number;
   cpuMicrosPerMessage: number;
+  brokerMicrosPerMessage: number;
   rssMB: number;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Setup: the broker's process (for its CPU), one connection observing every response, the projects.
+
+const brokerPid = Number(
+  process.env.BENCH_BROKER_PID ??
+    (await run('rabbitmqctl', ['eval', 'list_to_integer(os:getpid()).'])).stdout.trim(),
+);
 const connection = await amqp.connect(AMQP_URL, { noDelay: true });
-const channel = await connection.createChannel();
+const channel = await connection.createConfirmChannel();
 await channel.assertExchange(RESPONSE_EXCHANGE, 'topic', { durable: true });
 const { queue: observer } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
 await channel.bindQueue(observer, RESPONSE_EXCHANGE, '#');
-const waiting = new Map<string, (at: number) => void>();
+/** Called with each response's request id and when it arrived. */
+let onResponse: (id: string, at: number) => void = () => undefined;
 await channel.consume(
   observer,
-  (message) => {
-    const id = message?.properties.headers?.[HEADER.requestId];
-    waiting.get(String(id))?.(performance.now());
-  },
+  (message) => onResponse(String(message?.properties.headers?.[HEADER.requestId]), performance.now()),
   { noAck: true },
 );
 
-const run = randomUUID().slice(0, 8);
-const echoType = `bench-echo-${run}`;
-const rawType = `bench-raw-${run}`;
+const runId = randomUUID().slice(0, 8);
+const echoType = `bench-echo-${runId}`;
+const rawType = `bench-raw-${runId}`;
+const plainType = `bench-plain-${runId}`;
 const project = await benchProject();
 const bundles = { thread: join(project, 'dist'), inline: await inlineCopy(join(project, 'dist')) };
-// A collector that takes OTLP exports and discards them: the traced adapter's exports cost what they cost.
+// A collector that takes OTLP exports and discards them: the traced host's exports cost what they cost.
 const collector = createHttpServer((request, response) => {
   request.resume();
   request.on('end', () => response.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
@@ -64,56 +86,68 @@ const collector = createHttpServer((request, response) => {
 await new Promise<void>((done) => collector.listen(0, '127.0.0.1', done));
 const collectorAddress = collector.address();
 const collectorUrl = `http://127.0.0.1:${typeof collectorAddress === 'object' && collectorAddress ? collectorAddress.port : 0}`;
-const TRACING = process.env.BENCH_TRACING !== '0';
 const host = await buildHost(ROOT);
-const created: string[] = [requestQueueName(echoType), requestQueueName(rawType)];
+const queues = [echoType, rawType, plainType].map(requestQueueName);
 
-/** What is measured, one row each per prefetch; BENCH_VARIANTS=raw,adapter picks some by name. */
 interface Variant {
   readonly name: string;
   readonly type: string;
   readonly start: (prefetch: number) => Promise<ChildProcess>;
 }
+const raw: Variant = { name: 'raw', type: rawType, start: (p) => startRaw(rawType, p) };
+const rawPlain: Variant = { name: 'raw, plain queue', type: plainType, start: (p) => startRaw(plainType, p) };
+const adapter: Variant = { name: 'host', type: echoType, start: (p) => startAdapter(p, bundles.thread, {}) };
 const ALL_VARIANTS: readonly Variant[] = [
-  { name: 'raw', type: rawType, start: startRaw },
-  { name: 'adapter', type: echoType, start: (p) => startAdapter(p, bundles.thread, {}) },
+  raw,
+  adapter,
+  { name: 'host inline', type: echoType, start: (p) => startAdapter(p, bundles.inline, {}) },
   {
-    name: 'adapter -metrics',
+    name: 'host -metrics',
     type: echoType,
     start: (p) => startAdapter(p, bundles.thread, { WORKER_METRICS: 'off' }),
   },
-  { name: 'adapter inline', type: echoType, start: (p) => startAdapter(p, bundles.inline, {}) },
-  ...(TRACING
-    ? [
-        {
-          name: 'adapter+tracing',
-          type: echoType,
-          start: (p: number) =>
-            startAdapter(p, bundles.thread, { OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl }),
-        },
-      ]
-    : []),
+  {
+    name: 'host +tracing',
+    type: echoType,
+    start: (p) => startAdapter(p, bundles.thread, { OTEL_EXPORTER_OTLP_ENDPOINT: collectorUrl }),
+  },
+  rawPlain,
 ];
+/** BENCH_VARIANTS=raw,host picks some by name. */
 const VARIANTS = ALL_VARIANTS.filter(
   (variant) => process.env.BENCH_VARIANTS?.split(',').includes(variant.name) ?? true,
 );
 
+type Cells = Map<string, Figures[]>;
+const push = (cells: Cells, key: string, figures: Figures) =>
+  cells.set(key, [...(cells.get(key) ?? []), figures]);
+
 try {
-  const results: Result[] = [];
-  for (const prefetch of PREFETCHES) {
-    const figures = new Map<string, Figures[]>(VARIANTS.map((variant) => [variant.name, []]));
-    for (let round = 0; round < ROUNDS; round += 1) {
-      // Alternate the order so that drift on a shared machine falls on all.
-      const order = round % 2 === 0 ? VARIANTS : [...VARIANTS].reverse();
-      for (const variant of order)
-        figures.get(variant.name)?.push(await phase(variant.type, prefetch, variant.start));
-    }
-    results.push({ prefetch, rows: new Map([...figures].map(([name, list]) => [name, mean(list)])) });
+  await prepareQueues();
+  const saturated: Cells = new Map();
+  const closed: Cells = new Map();
+  const replicas: Cells = new Map();
+  const starts = new Map<string, number[]>();
+  for (let round = 0; round < ROUNDS; round += 1) {
+    // A B … B A: even rounds in order, odd rounds reversed.
+    const ordered = <T>(items: readonly T[]) => (round % 2 === 0 ? [...items] : [...items].reverse());
+    for (const prefetch of PREFETCHES)
+      for (const variant of ordered(VARIANTS))
+        push(saturated, `${prefetch}|${variant.name}`, await saturation(variant, prefetch, 1));
+    for (const prefetch of PREFETCHES)
+      for (const variant of ordered([raw, adapter]))
+        push(closed, `${prefetch}|${variant.name}`, await closedLoop(variant, prefetch));
+    for (const count of REPLICAS)
+      for (const variant of ordered([raw, adapter]))
+        push(replicas, `${count}|${variant.name}`, await saturation(variant, 10, count));
+    for (const [name, ms] of Object.entries(await coldStarts()))
+      starts.set(name, [...(starts.get(name) ?? []), ms]);
+    console.error(`round ${round + 1} of ${ROUNDS} done`);
   }
-  print(results);
+  console.log(report(saturated, closed, replicas, starts));
 } finally {
   const cleanup = await connection.createChannel();
-  for (const name of created) {
+  for (const name of queues) {
     await cleanup.deleteQueue(name).catch(() => undefined);
     await cleanup.deleteQueue(`${name}.retry`).catch(() => undefined);
     await cleanup.deleteExchange(name).catch(() => undefined);
@@ -123,82 +157,172 @@ try {
   await rm(project, { recursive: true, force: true });
 }
 
-async function phase(
-  type: string,
-  prefetch: number,
-  start: (prefetch: number) => Promise<ChildProcess>,
-): Promise<Figures> {
-  const queue = requestQueueName(type);
-  await channel.assertExchange(queue, 'topic', { durable: true });
-  await channel.assertQueue(queue, { durable: true, arguments: REQUEST_QUEUE_ARGUMENTS });
-  await channel.bindQueue(queue, queue, '#');
-  const child = await start(prefetch);
+// ---------------------------------------------------------------------------------------------
+// Phases.
+
+async function prepareQueues(): Promise<void> {
+  for (const type of [echoType, rawType, plainType]) {
+    const queue = requestQueueName(type);
+    await channel.assertExchange(queue, 'topic', { durable: true });
+    // As the Java manager declares it; the plain one without its priority.
+    const { 'x-max-priority': _, ...plain } = REQUEST_QUEUE_ARGUMENTS;
+    await channel.assertQueue(queue, {
+      durable: true,
+      arguments: type === plainType ? plain : REQUEST_QUEUE_ARGUMENTS,
+    });
+    await channel.bindQueue(queue, queue, '#');
+  }
+}
+
+function publishRequest(type: string, id: string, n: number): void {
+  channel.publish(requestQueueName(type), '#', Buffer.from(JSON.stringify({ n })), {
+    headers: {
+      [HEADER.tenant]: 'BENCH',
+      [HEADER.requestId]: id,
+      [HEADER.owner]: 'bench',
+      [HEADER.session]: 'bench',
+      [HEADER.contentType]: 'bench',
+    },
+    priority: 0,
+    contentType: 'application/json',
+    persistent: true,
+  });
+}
+
+/** CPU ticks of processes. */
+function ticksOf(pids: readonly number[]): number {
+  return pids.reduce((sum, pid) => sum + cpuTicks(pid), 0);
+}
+
+function microsPerMessage(ticks: number, messages: number): number {
+  return ((ticks / CLOCK_TICKS) * 1e6) / messages;
+}
+
+/** Pre-fills the queue, starts `replicas` workers, and times the drain from the moment all are ready. */
+async function saturation(variant: Variant, prefetch: number, replicas: number): Promise<Figures> {
+  const total = saturationCount(prefetch) * replicas;
+  const phase = randomUUID().slice(0, 6);
+  for (let n = 0; n < total; n += 1) publishRequest(variant.type, `${phase}-${n}`, n);
+  await channel.waitForConfirms();
+  let answered = 0;
+  let last = 0;
+  const drained = new Promise<void>((done) => {
+    onResponse = (id, at) => {
+      if (!id.startsWith(`${phase}-`)) return;
+      answered += 1;
+      last = at;
+      if (answered === total) done();
+    };
+  });
+  const children = await Promise.all(Array.from({ length: replicas }, () => variant.start(prefetch)));
+  const pids = children.map((child) => child.pid ?? 0);
   try {
-    const total = WARMUP + (MESSAGES[prefetch] ?? 1000);
-    const window = 2 * prefetch;
+    const from = performance.now();
+    const workerFrom = ticksOf(pids);
+    const brokerFrom = cpuTicks(brokerPid);
+    await drained;
+    return {
+      perSecond: total / ((last - from) / 1000),
+      p50: Number.NaN,
+      p99: Number.NaN,
+      cpuMicrosPerMessage: microsPerMessage(ticksOf(pids) - workerFrom, total),
+      brokerMicrosPerMessage: microsPerMessage(cpuTicks(brokerPid) - brokerFrom, total),
+      rssMB: pids.reduce((sum, pid) => sum + rssMB(pid), 0) / replicas,
+    };
+  } finally {
+    await stopAll(children);
+  }
+}
+
+/** 2 × prefetch requests outstanding; each timed from its publish to its response. */
+async function closedLoop(variant: Variant, prefetch: number): Promise<Figures> {
+  const child = await variant.start(prefetch);
+  const pid = child.pid ?? 0;
+  try {
+    const total = WARMUP + closedCount(prefetch);
+    const phase = randomUUID().slice(0, 6);
+    const sentAt = new Map<string, number>();
     const latencies: number[] = [];
     let sent = 0;
+    let completed = 0;
     let measuredFrom = 0;
-    let cpuFrom = 0;
-    const pid = child.pid ?? 0;
-    const finished = new Promise<number>((done) => {
-      let completed = 0;
+    let workerFrom = 0;
+    let brokerFrom = 0;
+    const end = await new Promise<number>((done) => {
       const send = () => {
-        const id = `${type}-${prefetch}-${sent}-${randomUUID().slice(0, 6)}`;
-        const index = sent;
+        const id = `${phase}-${sent}`;
+        sentAt.set(id, performance.now());
+        publishRequest(variant.type, id, sent);
         sent += 1;
-        const sentAt = performance.now();
-        waiting.set(id, (at) => {
-          waiting.delete(id);
-          completed += 1;
-          if (index >= WARMUP) latencies.push(at - sentAt);
-          if (completed === WARMUP) {
-            measuredFrom = at;
-            cpuFrom = cpuTicks(pid);
-          }
-          if (completed === total) done(at);
-          else if (sent < total) send();
-        });
-        channel.publish(queue, '#', Buffer.from(JSON.stringify({ n: index })), {
-          headers: {
-            [HEADER.tenant]: 'BENCH',
-            [HEADER.requestId]: id,
-            [HEADER.owner]: 'bench',
-            [HEADER.session]: 'bench',
-            [HEADER.contentType]: 'bench',
-          },
-          priority: 0,
-          contentType: 'application/json',
-          persistent: true,
-        });
       };
-      for (let i = 0; i < window && sent < total; i += 1) send();
+      onResponse = (id, at) => {
+        const started = sentAt.get(id);
+        if (started === undefined) return;
+        sentAt.delete(id);
+        completed += 1;
+        if (completed > WARMUP) latencies.push(at - started);
+        if (completed === WARMUP) {
+          measuredFrom = at;
+          workerFrom = cpuTicks(pid);
+          brokerFrom = cpuTicks(brokerPid);
+        }
+        if (completed === total) done(at);
+        else if (sent < total) send();
+      };
+      for (let i = 0; i < 2 * prefetch && sent < total; i += 1) send();
     });
-    const end = await finished;
-    const cpu = cpuTicks(pid) - cpuFrom;
     latencies.sort((a, b) => a - b);
     const measured = total - WARMUP;
     return {
       perSecond: measured / ((end - measuredFrom) / 1000),
       p50: quantile(latencies, 0.5),
       p99: quantile(latencies, 0.99),
-      cpuMicrosPerMessage: ((cpu / CLOCK_TICKS) * 1e6) / measured,
+      cpuMicrosPerMessage: microsPerMessage(cpuTicks(pid) - workerFrom, measured),
+      brokerMicrosPerMessage: microsPerMessage(cpuTicks(brokerPid) - brokerFrom, measured),
       rssMB: rssMB(pid),
     };
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((done) => child.once('exit', done));
+    await stopAll([child]);
   }
 }
 
-async function startRaw(prefetch: number): Promise<ChildProcess> {
+/** Milliseconds from spawn to serving: Node alone, the raw worker consuming, the host ready. */
+async function coldStarts(): Promise<Record<string, number>> {
+  const timed = async (start: () => Promise<ChildProcess>) => {
+    const from = performance.now();
+    const child = await start();
+    const ms = performance.now() - from;
+    await stopAll([child]);
+    return ms;
+  };
+  const node = performance.now();
+  await run(process.execPath, ['-e', '0']);
+  return {
+    'node -e 0': performance.now() - node,
+    raw: await timed(() => startRaw(rawType, 10)),
+    host: await timed(() => startAdapter(10, bundles.thread, {}, 5)),
+    'host inline': await timed(() => startAdapter(10, bundles.inline, {}, 5)),
+  };
+}
+
+async function stopAll(children: readonly ChildProcess[]): Promise<void> {
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise<void>((done) => {
+          if (child.exitCode !== null || child.signalCode !== null) return done();
+          child.once('exit', () => done());
+          child.kill('SIGTERM');
+        }),
+    ),
+  );
+}
+
+async function startRaw(type: string, prefetch: number): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    [join(ROOT, 'bench/raw-worker.ts'), requestQueueName(rawType), String(prefetch)],
-    {
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-      env: { ...process.env, AMQP_URL },
-    },
+    [join(ROOT, 'bench/raw-worker.ts'), requestQueueName(type), String(prefetch)],
+    { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, AMQP_URL } },
   );
   await new Promise<void>((ready, fail) => {
     child.once('message', () => ready());
@@ -211,9 +335,10 @@ async function startAdapter(
   prefetch: number,
   bundlesDir: string,
   extraEnv: Record<string, string>,
+  pollMs = 20,
 ): Promise<ChildProcess> {
   const port = await freePort();
-  // The host as production runs it: precompiled (npm start).
+  // The host as production runs it: precompiled (npm start), with its Node flags.
   const flags = process.env.BENCH_ADAPTER_FLAGS?.split(' ').filter(Boolean) ?? HOST_NODE_FLAGS;
   const child = spawn(process.execPath, [...flags, host], {
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -223,6 +348,7 @@ async function startAdapter(
       WORKER_BUNDLES: bundlesDir,
       WORKER_PREFETCH: String(prefetch),
       WORKER_HEALTH_PORT: String(port),
+      WORKER_LOG_LEVEL: 'warn',
       ...extraEnv,
     },
   });
@@ -233,10 +359,160 @@ async function startAdapter(
       () => false,
     );
     if (ready) return child;
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error('the adapter did not become ready');
-    await new Promise((done) => setTimeout(done, 50));
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error('the host did not become ready');
+    await new Promise((done) => setTimeout(done, pollMs));
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The report.
+
+function report(saturated: Cells, closed: Cells, replicas: Cells, starts: Map<string, number[]>): string {
+  const f = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+  const median = (values: readonly number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const middle = Math.floor(sorted.length / 2);
+    return sorted.length % 2 === 1
+      ? (sorted[middle] as number)
+      : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+  };
+  const spread = (values: readonly number[], digits = 0) =>
+    values.length < 2
+      ? f(median(values), digits)
+      : `${f(median(values), digits)} (${f(Math.min(...values), digits)}–${f(Math.max(...values), digits)})`;
+  const of = (cells: Cells, key: string, field: keyof Figures) =>
+    median((cells.get(key) ?? []).map((figures) => figures[field]));
+  const table = (title: string, cells: Cells, first: string, fields: readonly (keyof Figures)[]) => {
+    const names: Record<keyof Figures, string> = {
+      perSecond: 'msg/s',
+      p50: 'p50 ms',
+      p99: 'p99 ms',
+      cpuMicrosPerMessage: 'CPU µs/msg',
+      brokerMicrosPerMessage: 'broker µs/msg',
+      rssMB: 'RSS MB',
+    };
+    const rows = [...cells].map(([key, figures]) => {
+      const [group, name] = key.split('|') as [string, string];
+      const rawMedian = of(cells, `${group}|raw`, 'perSecond');
+      return [
+        group,
+        name,
+        ...fields.map((field) =>
+          spread(
+            figures.map((x) => x[field]),
+            field === 'p50' || field === 'p99' ? 2 : 0,
+          ),
+        ),
+        name === 'raw' ? '' : f(of(cells, key, 'perSecond') / rawMedian, 2),
+      ];
+    });
+    const header = [first, 'worker', ...fields.map((field) => names[field]), 'msg/s vs raw'];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
+    const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ');
+    return [title, line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...rows.map(line), ''].join(
+      '\n',
+    );
+  };
+  const lines = [
+    `broker ${AMQP_URL.replace(/\/\/[^@]*@/, '//')}, ${ROUNDS} round(s), variants alternated; median (min–max) over rounds`,
+    '',
+    table(
+      `saturation: N requests pre-filled (${PREFETCHES.map((p) => `${saturationCount(p)} at prefetch ${p}`).join(', ')}), drained at full speed`,
+      saturated,
+      'prefetch',
+      ['perSecond', 'cpuMicrosPerMessage', 'brokerMicrosPerMessage', 'rssMB'],
+    ),
+    table(
+      'closed loop: 2 × prefetch requests outstanding, latency from publish to response',
+      closed,
+      'prefetch',
+      ['perSecond', 'p50', 'p99', 'cpuMicrosPerMessage', 'brokerMicrosPerMessage'],
+    ),
+    table(
+      'replicas: processes draining one pre-filled queue at prefetch 10 (CPU and RSS per process)',
+      replicas,
+      'processes',
+      ['perSecond', 'cpuMicrosPerMessage', 'brokerMicrosPerMessage', 'rssMB'],
+    ),
+    'cold start, ms from spawn to serving (raw: consuming; host: /readyz 200, three example bundles and the echo one)',
+    ...[...starts].map(([name, values]) => `  ${name.padEnd(12)} ${spread(values)}`),
+    '',
+    'targets (ratios of medians in this run):',
+  ];
+  const target = (what: string, value: number, limit: number, atLeast: boolean, detail = '') =>
+    lines.push(
+      `  ${what}: ${Number.isFinite(value) ? ((atLeast ? value >= limit : value <= limit) ? 'met' : 'NOT met') : 'not measured'} (${f(value, 2)}${detail})`,
+    );
+  const ratio = (cells: Cells, a: string, b: string, field: keyof Figures) =>
+    of(cells, a, field) / of(cells, b, field);
+  for (const p of PREFETCHES) {
+    target(
+      `host/raw msg/s >= 1.00 at prefetch ${p}`,
+      ratio(saturated, `${p}|host`, `${p}|raw`, 'perSecond'),
+      1,
+      true,
+    );
+    target(
+      `host/raw CPU per message <= 1.15 at prefetch ${p}`,
+      ratio(saturated, `${p}|host`, `${p}|raw`, 'cpuMicrosPerMessage'),
+      1.15,
+      false,
+    );
+    target(
+      `tracing on/off msg/s >= 0.90 at prefetch ${p}`,
+      ratio(saturated, `${p}|host +tracing`, `${p}|host`, 'perSecond'),
+      0.9,
+      true,
+    );
+    target(
+      `metrics on/off msg/s >= 0.98 at prefetch ${p}`,
+      ratio(saturated, `${p}|host`, `${p}|host -metrics`, 'perSecond'),
+      0.98,
+      true,
+      `; CPU ${f(of(saturated, `${p}|host`, 'cpuMicrosPerMessage'))} vs ${f(of(saturated, `${p}|host -metrics`, 'cpuMicrosPerMessage'))} µs/msg`,
+    );
+    const rawRss = of(saturated, `${p}|raw`, 'rssMB');
+    target(
+      `host inline RSS <= raw + 15 MB at prefetch ${p}`,
+      of(saturated, `${p}|host inline`, 'rssMB') - rawRss,
+      15,
+      false,
+      ` MB more than raw's ${f(rawRss, 1)}`,
+    );
+  }
+  const startOf = (name: string) => median(starts.get(name) ?? []);
+  target(
+    'host cold start <= raw + 150 ms',
+    startOf('host') - startOf('raw'),
+    150,
+    false,
+    ' ms more than raw',
+  );
+  const [low, high] = [Math.min(...PREFETCHES), Math.max(...PREFETCHES)];
+  if (high > low) {
+    const perThread =
+      (of(saturated, `${high}|host`, 'rssMB') -
+        of(saturated, `${high}|host inline`, 'rssMB') -
+        (of(saturated, `${low}|host`, 'rssMB') - of(saturated, `${low}|host inline`, 'rssMB'))) /
+      (high - low);
+    lines.push(
+      `  a handler thread costs ${f(perThread, 1)} MB of RSS (threads grow up to the prefetch under load)`,
+    );
+  }
+  const priority = ratio(saturated, `${high}|raw`, `${high}|raw, plain queue`, 'brokerMicrosPerMessage');
+  lines.push(
+    `  the priority-255 queue costs the broker ${f(priority, 2)}× a plain queue's CPU per message (raw worker)`,
+  );
+  lines.push(
+    '',
+    'host: handlers in threads (the default), metrics on; host inline: the same bundles on the event loop;',
+    'host -metrics: WORKER_METRICS=off; host +tracing: every span (3 per message) exported over OTLP/HTTP',
+  );
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers.
 
 /** A project with the three example functions and the echo worker, built into its own dist/. */
 async function benchProject(): Promise<string> {
@@ -255,7 +531,7 @@ async function benchProject(): Promise<string> {
     await writeFile(path, (await readFile(path, 'utf8')).replace("'../sdk/index.ts'", sdk));
   }
   const { manifest } = await build({ root: dir });
-  console.log(`adapter bundles: ${manifest.workers.map((w) => w.type).join(', ')}`);
+  console.error(`host bundles: ${manifest.workers.map((w) => w.type).join(', ')}`);
   return dir;
 }
 
@@ -284,17 +560,6 @@ function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 }
 
-function mean(figures: readonly Figures[]): Figures {
-  const avg = (key: keyof Figures) => figures.reduce((sum, f) => sum + f[key], 0) / figures.length;
-  return {
-    perSecond: avg('perSecond'),
-    p50: avg('p50'),
-    p99: avg('p99'),
-    cpuMicrosPerMessage: avg('cpuMicrosPerMessage'),
-    rssMB: avg('rssMB'),
-  };
-}
-
 function freePort(): Promise<number> {
   return new Promise((done, fail) => {
     const server = createServer();
@@ -304,53 +569,4 @@ function freePort(): Promise<number> {
       server.close(() => done(typeof address === 'object' && address ? address.port : 0));
     });
   });
-}
-
-interface Result {
-  prefetch: number;
-  rows: ReadonlyMap<string, Figures>;
-}
-
-function print(results: readonly Result[]): void {
-  const f = (n: number, digits = 0) => n.toFixed(digits);
-  const row = (prefetch: number, name: string, x: Figures, raw?: Figures) =>
-    `${f(prefetch).padStart(8)} | ${name.padEnd(16)} | ${f(x.perSecond).padStart(7)} | ${f(x.p50, 2).padStart(6)} | ${f(x.p99, 2).padStart(6)} | ${f(x.cpuMicrosPerMessage).padStart(10)} | ${f(x.rssMB, 1).padStart(6)} |${raw ? ` ${f(x.perSecond / raw.perSecond, 2)}` : ''}`;
-  const lines = [
-    `broker ${AMQP_URL.replace(/\/\/[^@]*@/, '//')}, ${ROUNDS} round(s) per cell, ${WARMUP} warm-up messages per phase`,
-    '',
-    'prefetch | worker           |   msg/s | p50 ms | p99 ms | CPU µs/msg | RSS MB | msg/s vs raw',
-    '-------- | ---------------- | ------- | ------ | ------ | ---------- | ------ | ------------',
-  ];
-  for (const { prefetch, rows } of results) {
-    const raw = rows.get('raw');
-    for (const [name, figures] of rows)
-      lines.push(row(prefetch, name, figures, name === 'raw' ? undefined : raw));
-  }
-  /** The ratio of two rows' throughput at each prefetch where both ran, and a verdict against `target`. */
-  const compare = (what: string, a: string, b: string, target: number, detail = false) => {
-    for (const { prefetch, rows } of results) {
-      const x = rows.get(a);
-      const y = rows.get(b);
-      if (x === undefined || y === undefined) continue;
-      const ratio = x.perSecond / y.perSecond;
-      lines.push(
-        `  ${what} >= ${f(target, 2)} at prefetch ${prefetch}: ${ratio >= target ? 'met' : 'NOT met'} (${f(ratio, 2)}` +
-          (detail
-            ? `; CPU ${f(x.cpuMicrosPerMessage)} vs ${f(y.cpuMicrosPerMessage)} µs/msg, RSS ${f(x.rssMB, 1)} vs ${f(y.rssMB, 1)} MB)`
-            : ')'),
-      );
-    }
-  };
-  lines.push('', 'targets (throughput ratios in this run):');
-  compare('adapter/raw', 'adapter', 'raw', 0.9);
-  compare('threads/inline', 'adapter', 'adapter inline', 0.9, true);
-  compare('metrics on/off', 'adapter', 'adapter -metrics', 0.98, true);
-  compare('tracing/adapter', 'adapter+tracing', 'adapter', 0.9, true);
-  lines.push(
-    '',
-    'adapter: handlers in threads (the default), metrics on; adapter -metrics: WORKER_METRICS=off;',
-    'adapter inline: the same bundles run on the event loop;',
-    'adapter+tracing: threads, exporting every span (3 per message) over OTLP/HTTP to a local collector',
-  );
-  console.log(lines.join('\n'));
 }

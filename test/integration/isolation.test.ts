@@ -3,6 +3,8 @@
  * returns, allocates without bound or calls process.exit costs its own request only; heartbeats,
  * health and the other worker types go on.
  */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Host } from '../../adapter/host.ts';
 import { DEAD_LETTER_QUEUE, HEARTBEAT_EXCHANGE, RESPONSE_EXCHANGE } from '../../protocol/index.ts';
@@ -13,7 +15,7 @@ import {
   type TestBroker,
   uniqueType,
 } from './helpers/broker.ts';
-import { buildBehave, startTestHost } from './helpers/host.ts';
+import { buildBehave, spawnHost, startTestHost } from './helpers/host.ts';
 
 let broker: TestBroker;
 let host: Host & { lines: string[] };
@@ -131,4 +133,21 @@ describe('handlers that would take the process down', () => {
     },
     40_000,
   );
+});
+
+describe('a bundle that does not load in its thread', () => {
+  it('stops the host (exit 1) once its first thread says so, though consuming started meanwhile', async () => {
+    const type = uniqueType('unloadable');
+    broker.forget(type);
+    const bundles = await buildBehave(type);
+    // The manifest now names another type than the bundle defines: only the thread can tell.
+    const manifestPath = join(bundles, 'manifest.json');
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8'));
+    manifest.workers[0].type = `${type}-renamed`;
+    await writeFile(manifestPath, JSON.stringify(manifest));
+    broker.forget(`${type}-renamed`);
+    const child = spawnHost(bundles);
+    expect(await child.exited).toBe(1);
+    expect(child.output()).toMatch(/"msg":"cannot start".*defines worker .*the manifest says/);
+  });
 });
