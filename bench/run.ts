@@ -50,6 +50,8 @@ interface Figures {
   cpuMicrosPerMessage: number;
   brokerMicrosPerMessage: number;
   rssMB: number;
+  /** OS threads of the worker process at the end (Node's own, plus one per handler thread). */
+  threads: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -228,6 +230,7 @@ async function saturation(variant: Variant, prefetch: number, replicas: number):
       cpuMicrosPerMessage: microsPerMessage(ticksOf(pids) - workerFrom, total),
       brokerMicrosPerMessage: microsPerMessage(cpuTicks(brokerPid) - brokerFrom, total),
       rssMB: pids.reduce((sum, pid) => sum + rssMB(pid), 0) / replicas,
+      threads: pids.reduce((sum, pid) => sum + threadsOf(pid), 0) / replicas,
     };
   } finally {
     await stopAll(children);
@@ -280,6 +283,7 @@ async function closedLoop(variant: Variant, prefetch: number): Promise<Figures> 
       cpuMicrosPerMessage: microsPerMessage(cpuTicks(pid) - workerFrom, measured),
       brokerMicrosPerMessage: microsPerMessage(cpuTicks(brokerPid) - brokerFrom, measured),
       rssMB: rssMB(pid),
+      threads: threadsOf(pid),
     };
   } finally {
     await stopAll([child]);
@@ -390,6 +394,7 @@ function report(saturated: Cells, closed: Cells, replicas: Cells, starts: Map<st
       cpuMicrosPerMessage: 'CPU µs/msg',
       brokerMicrosPerMessage: 'broker µs/msg',
       rssMB: 'RSS MB',
+      threads: 'threads',
     };
     const rows = [...cells].map(([key, figures]) => {
       const [group, name] = key.split('|') as [string, string];
@@ -420,7 +425,7 @@ function report(saturated: Cells, closed: Cells, replicas: Cells, starts: Map<st
       `saturation: N requests pre-filled (${PREFETCHES.map((p) => `${saturationCount(p)} at prefetch ${p}`).join(', ')}), drained at full speed`,
       saturated,
       'prefetch',
-      ['perSecond', 'cpuMicrosPerMessage', 'brokerMicrosPerMessage', 'rssMB'],
+      ['perSecond', 'cpuMicrosPerMessage', 'brokerMicrosPerMessage', 'rssMB', 'threads'],
     ),
     table(
       'closed loop: 2 × prefetch requests outstanding, latency from publish to response',
@@ -488,17 +493,14 @@ function report(saturated: Cells, closed: Cells, replicas: Cells, starts: Map<st
     false,
     ' ms more than raw',
   );
-  const [low, high] = [Math.min(...PREFETCHES), Math.max(...PREFETCHES)];
-  if (high > low) {
-    const perThread =
-      (of(saturated, `${high}|host`, 'rssMB') -
-        of(saturated, `${high}|host inline`, 'rssMB') -
-        (of(saturated, `${low}|host`, 'rssMB') - of(saturated, `${low}|host inline`, 'rssMB'))) /
-      (high - low);
-    lines.push(
-      `  a handler thread costs ${f(perThread, 1)} MB of RSS (threads grow up to the prefetch under load)`,
-    );
-  }
+  const high = Math.max(...PREFETCHES);
+  // What the host's handler threads cost: its RSS beyond inline's, over the threads beyond inline's.
+  const perThread =
+    (of(saturated, `${high}|host`, 'rssMB') - of(saturated, `${high}|host inline`, 'rssMB')) /
+    (of(saturated, `${high}|host`, 'threads') - of(saturated, `${high}|host inline`, 'threads'));
+  lines.push(
+    `  a handler thread costs ${f(perThread, 1)} MB of RSS (at prefetch ${high}: the host's RSS beyond inline's, over its threads beyond inline's)`,
+  );
   const priority = ratio(saturated, `${high}|raw`, `${high}|raw, plain queue`, 'brokerMicrosPerMessage');
   lines.push(
     `  the priority-255 queue costs the broker ${f(priority, 2)}× a plain queue's CPU per message (raw worker)`,
@@ -549,6 +551,11 @@ function cpuTicks(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(fields[11]) + Number(fields[12]); // utime + stime
+}
+
+function threadsOf(pid: number): number {
+  const match = /Threads:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) : Number.NaN;
 }
 
 function rssMB(pid: number): number {
