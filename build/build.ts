@@ -174,6 +174,7 @@ async function publish(built: readonly Built[], outDir: string): Promise<Manifes
       ...(definition.isolation === undefined ? {} : { isolation: definition.isolation }),
       ...(definition.memoryMb === undefined ? {} : { memoryMb: definition.memoryMb }),
       inputSchema: definition.inputJsonSchema(),
+      ...(definition.outputJsonSchema() === undefined ? {} : { outputSchema: definition.outputJsonSchema() }),
     });
   }
   const manifest: Manifest = {

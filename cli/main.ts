@@ -2,6 +2,8 @@
 /** The `regards-worker` command. The only file of cli/ that touches the process. */
 import { runAdapter } from '../adapter/main.ts';
 import { buildCommand } from './build-command.ts';
+import { checkCommand } from './check-command.ts';
+import { configCommand } from './config-command.ts';
 import { demoCommand } from './demo.ts';
 import { devCommand } from './dev-command.ts';
 import { invokeCommand } from './invoke.ts';
@@ -19,6 +21,8 @@ commands:
   start                 run the adapter host on RabbitMQ (configured by AMQP_URL and WORKER_* variables)
   new <name>            scaffold functions/<name>.ts and its test
   dev                   build, run the adapter, and rebuild and restart it on every change in functions/
+  config [--merge <f>]  write the REGARDS worker configuration for the built bundles (workflows of <f> kept)
+  check --config <f>    check a worker/workflow configuration as the manager does [--bundles dir] [--external type]
   manager --config <f>  run a local Worker Manager (development only) from a REGARDS configuration export
   send --content-type <t> --body <f>   publish a RequestEvent and print its ResponseEvents
 `;
@@ -26,6 +30,8 @@ commands:
 type Command = (args: readonly string[], io: Io) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
   build: buildCommand,
+  check: checkCommand,
+  config: configCommand,
   demo: demoCommand,
   dev: devCommand,
   invoke: invokeCommand,

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as z from 'zod';
 import { defineWorker, error, invalid, success } from '../sdk/index.ts';
 import { ArchiveFormatError, readArchive, sniffFormat } from './lib/archive.ts';
-import { extractedFiles } from './lib/extracted-files.ts';
+import { extractedFiles, MAX_FILES } from './lib/extracted-files.ts';
 import { EntryRejected, Extraction } from './lib/extraction.ts';
 import { absolutePath, errorCode, md5Checksum } from './lib/files.ts';
 
@@ -29,7 +29,7 @@ export default defineWorker({
           .positive()
           .max(64 * GiB)
           .default(GiB),
-        maxEntries: z.number().int().positive().max(1_000_000).default(10_000),
+        maxEntries: z.number().int().positive().max(MAX_FILES).default(MAX_FILES),
       })
       .prefault({}),
     /** Also issue one `product-file` request per extracted file, for extract-metadata (fan-out). */

@@ -12,8 +12,6 @@ import { absolutePath, errorCode, md5Checksum, md5File } from './lib/files.ts';
 import { MAX_GEOJSON_BYTES, readGeoJson } from './lib/geojson.ts';
 import { mimeType } from './lib/mime.ts';
 
-const MAX_PRODUCTS = 10_000;
-
 const feature = z.object({
   type: z.literal('Feature'),
   id: z.string(),
@@ -28,10 +26,7 @@ export default defineWorker({
   type: 'extract-metadata',
   accepts: ['product-file', 'extracted-files'],
   produces: 'geojson-update',
-  input: z.union([
-    z.object({ path: absolutePath, id: z.string().min(1).optional() }),
-    extractedFiles.extend({ files: extractedFiles.shape.files.max(MAX_PRODUCTS) }),
-  ]),
+  input: z.union([z.object({ path: absolutePath, id: z.string().min(1).optional() }), extractedFiles]),
   output: z.union([feature, z.object({ type: z.literal('FeatureCollection'), features: z.array(feature) })]),
   async handler({ body }, { signal }) {
     const products =

@@ -4,6 +4,7 @@
  * key names WorkerConfigDto or WorkflowConfigDto, or bare objects of those shapes.
  */
 import * as z from 'zod';
+import { managerRuleErrors } from './rules.ts';
 
 export const workerConfig = z.object({
   workerType: z.string().min(1),
@@ -30,10 +31,13 @@ export class ManagerConfigError extends Error {
   readonly code = 'MANAGER_CONFIG_INVALID';
 }
 
-export function parseManagerConfig(document: unknown): ManagerConfig {
-  const workers: WorkerConfig[] = [];
-  const workflows: WorkflowConfig[] = [];
-  const problems: string[] = [];
+/** The worker and workflow items of a document, as found, unchecked, with where each was. */
+export function findItems(document: unknown): {
+  workers: { value: unknown; path: string }[];
+  workflows: { value: unknown; path: string }[];
+} {
+  const workers: { value: unknown; path: string }[] = [];
+  const workflows: { value: unknown; path: string }[] = [];
   const visit = (node: unknown, path: string): void => {
     if (Array.isArray(node)) {
       for (const [i, item] of node.entries()) visit(item, `${path}[${i}]`);
@@ -42,39 +46,47 @@ export function parseManagerConfig(document: unknown): ManagerConfig {
     if (typeof node !== 'object' || node === null) return;
     const record = node as Record<string, unknown>;
     const key = typeof record.key === 'string' ? record.key : '';
-    const item = 'value' in record && key !== '' ? record.value : record;
-    const isWorker =
+    const value = 'value' in record && key !== '' ? record.value : record;
+    if (
       key.endsWith('WorkerConfigDto') ||
-      (key === '' && 'workerType' in record && 'contentTypeInputs' in record);
-    const isWorkflow =
-      key.endsWith('WorkflowConfigDto') || (key === '' && 'workflowType' in record && 'steps' in record);
-    if (isWorker || isWorkflow) {
-      const parsed = (isWorker ? workerConfig : workflowConfig).safeParse(item);
-      if (!parsed.success)
-        problems.push(
-          `${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`,
-        );
-      else if (isWorker) workers.push(parsed.data as WorkerConfig);
-      else workflows.push(parsed.data as WorkflowConfig);
-      return;
-    }
-    for (const [name, child] of Object.entries(record)) visit(child, `${path}.${name}`);
+      (key === '' && 'workerType' in record && 'contentTypeInputs' in record)
+    )
+      workers.push({ value, path });
+    else if (
+      key.endsWith('WorkflowConfigDto') ||
+      (key === '' && 'workflowType' in record && 'steps' in record)
+    )
+      workflows.push({ value, path });
+    else for (const [name, child] of Object.entries(record)) visit(child, `${path}.${name}`);
   };
   visit(document, '$');
-  for (const workflow of workflows) {
-    const steps = orderedSteps(workflow);
-    steps.forEach((step, i) => {
-      const worker = workers.find((w) => w.workerType === step);
-      if (worker === undefined)
-        problems.push(`workflow ${workflow.workflowType}: no worker configuration for step ${step}`);
-      const next = steps[i + 1];
-      const nextWorker = next === undefined ? undefined : workers.find((w) => w.workerType === next);
-      if (worker && nextWorker && !nextWorker.contentTypeInputs.includes(worker.contentTypeOutput ?? '')) {
+  return { workers, workflows };
+}
+
+/**
+ * Reads a configuration and refuses, listing every error, one the real manager would refuse (see
+ * rules.ts) or that this one cannot use.
+ */
+export function parseManagerConfig(document: unknown): ManagerConfig {
+  const items = findItems(document);
+  const problems = managerRuleErrors(
+    items.workers.map((item) => item.value),
+    items.workflows.map((item) => item.value),
+  ).map((error) => error.message.replaceAll('\n', ' '));
+  const workers: WorkerConfig[] = [];
+  const workflows: WorkflowConfig[] = [];
+  for (const [list, schema, into] of [
+    [items.workers, workerConfig, workers],
+    [items.workflows, workflowConfig, workflows],
+  ] as const) {
+    for (const item of list) {
+      const parsed = schema.safeParse(item.value);
+      if (parsed.success) (into as unknown[]).push(parsed.data);
+      else if (problems.length === 0)
         problems.push(
-          `workflow ${workflow.workflowType}: ${step} produces ${worker.contentTypeOutput ?? 'nothing'}, which ${next} does not accept`,
+          `${item.path}: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`,
         );
-      }
-    });
+    }
   }
   if (problems.length > 0)
     throw new ManagerConfigError(`invalid manager configuration: ${problems.join('; ')}`);

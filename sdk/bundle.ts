@@ -35,6 +35,8 @@ export const manifestEntry = z.object({
   isolation: z.enum(['thread', 'inline']).optional(),
   memoryMb: z.number().int().positive().optional(),
   inputSchema: z.record(z.string(), z.unknown()),
+  /** The JSON Schema of its success content, when the definition declares `output`. */
+  outputSchema: z.record(z.string(), z.unknown()).optional(),
 });
 
 export const manifest = z.object({

@@ -78,6 +78,8 @@ export interface WorkerDefinition<Body = unknown, Out = Content> {
   handler(request: Request<Body>, ctx: Context): Result<Out> | Promise<Result<Out>>;
   /** JSON Schema of the request body, for the manifest and for documentation. */
   inputJsonSchema(): Record<string, unknown>;
+  /** The JSON Schema of a success's content, when the definition declares `output`. */
+  outputJsonSchema(): Record<string, unknown> | undefined;
   /**
    * Parses and validates the body, calls the handler, checks and encodes its result.
    * Throws when the handler throws or returns something that is not a Result: an undetermined failure.
@@ -117,6 +119,11 @@ export function defineWorker<In extends z.ZodType, Out extends z.ZodType = z.Zod
     memoryMb: spec.memoryMb,
     handler: spec.handler,
     inputJsonSchema: () => z.toJSONSchema(spec.input, { io: 'input', unrepresentable: 'any' }),
+    // What the next step of a workflow receives: the content as it leaves this one.
+    outputJsonSchema: () =>
+      spec.output === undefined
+        ? undefined
+        : z.toJSONSchema(spec.output, { io: 'output', unrepresentable: 'any' }),
     run: async (raw, ctx) => {
       const json = parseJson(raw.body);
       if (!json.ok) return { status: 'INVALID_CONTENT', messages: [json.message] };
