@@ -69,7 +69,10 @@ describe('${name}', () => {
   });
 
   it('refuses a blank message, and a body without one', async () => {
-    expect(await run(worker, { message: ' ' })).toEqual({ status: 'INVALID_CONTENT', messages: ['message: must not be blank'] });
+    expect(await run(worker, { message: ' ' })).toEqual({
+      status: 'INVALID_CONTENT',
+      messages: ['message: must not be blank'],
+    });
     expect((await run(worker, {})).status).toBe('INVALID_CONTENT');
   });
 });

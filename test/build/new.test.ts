@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, symlink } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, symlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -38,6 +38,20 @@ describe('regards-worker new', () => {
     expect(tests.stdout).toMatch(/Tests\s+.*2 passed/);
     const built = await exec(process.execPath, [join(root, 'cli/main.ts'), 'build'], { cwd: dir });
     expect(built.stdout).toContain('bundles/hello-world.mjs');
+  });
+
+  it('scaffolds files that pass the lint as generated, whatever the length of the name', async () => {
+    const dir = await project();
+    for (const file of ['biome.json', '.gitignore']) await copyFile(join(root, file), join(dir, file));
+    const name = 'a-rather-long-worker-name-that-pushes-lines';
+    await exec(process.execPath, [join(root, 'cli/main.ts'), 'new', name, '--root', dir]);
+    const biome = join(root, 'node_modules/@biomejs/biome/bin/biome');
+    const lint = await exec(
+      process.execPath,
+      [biome, 'check', `functions/${name}.ts`, `test/functions/${name}.test.ts`],
+      { cwd: dir },
+    ).catch((error: { stdout: string; stderr: string }) => ({ ...error, failed: true }));
+    expect(lint).not.toHaveProperty('failed');
   });
 
   it('refuses a name that is not kebab-case, and a function that exists', async () => {
