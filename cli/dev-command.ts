@@ -46,6 +46,10 @@ export async function devCommand(_args: readonly string[], io: Io): Promise<numb
     adapter = spawn(process.execPath, [MAIN, 'start'], {
       cwd: io.cwd,
       stdio: ['ignore', 'inherit', 'inherit'],
+      // A process group of its own: Ctrl-C in the terminal reaches dev alone, which then stops the adapter
+      // with one SIGTERM, and the adapter drains (a second signal would make it exit at once). Should dev
+      // die without stopping it, the adapter sees its parent gone and shuts down by itself.
+      detached: true,
       env: { ...io.env, WORKER_BUNDLES: io.env.WORKER_BUNDLES ?? join(io.cwd, 'dist') },
     });
     io.out(`dev: adapter started (pid ${adapter.pid})\n`);

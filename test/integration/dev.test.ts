@@ -26,6 +26,8 @@ describe('regards-worker dev', () => {
       cwd: dir,
       env: { PATH: process.env.PATH ?? '', ...hostEnv(join(dir, 'dist'), { WORKER_LOG_LEVEL: 'info' }) },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // As in a terminal: dev leads a process group, which Ctrl-C signals whole.
+      detached: true,
     });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -49,8 +51,12 @@ describe('regards-worker dev', () => {
       expect(output).toMatch(/functions\/behave\.ts:\d+:\d+: /);
       expect(count('dev: adapter started')).toBe(1);
     } finally {
-      child.kill('SIGINT');
+      // Ctrl-C: SIGINT to the terminal's whole foreground process group.
+      process.kill(-(child.pid ?? 0), 'SIGINT');
     }
     expect(await exited).toBe(0);
+    // The adapter was stopped once, and drained; not killed by a second signal.
+    await waitUntil(() => output.includes('"msg":"stopped"'), 10_000, 'the adapter to stop');
+    expect(output).not.toContain('"msg":"exiting now"');
   });
 });
