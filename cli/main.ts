@@ -40,11 +40,20 @@ const COMMANDS: Record<string, Command> = {
   send: sendCommand,
 };
 
+const HELP = ['help', '--help', '-h'];
+
 async function runCommand(name: string | undefined, args: readonly string[]): Promise<void> {
   const command = name === undefined ? undefined : COMMANDS[name];
+  // Asked for: on standard output, exit 0. A missing or unknown command: on standard error, exit 64.
+  if ((name !== undefined && HELP.includes(name)) || args.some((arg) => HELP.slice(1).includes(arg))) {
+    process.stdout.write(USAGE);
+    process.exitCode = EXIT.ok;
+    return;
+  }
   if (command === undefined) {
+    if (name !== undefined) process.stderr.write(`regards-worker: unknown command ${name}\n`);
     process.stderr.write(USAGE);
-    process.exitCode = name === undefined || name === 'help' || name === '--help' ? EXIT.ok : EXIT.usage;
+    process.exitCode = EXIT.usage;
     return;
   }
   const interrupted = new AbortController();
@@ -73,5 +82,5 @@ async function runCommand(name: string | undefined, args: readonly string[]): Pr
 
 const [name, ...args] = process.argv.slice(2);
 // The adapter handles its own signals and exit codes, and runs until one.
-if (name === 'start') await runAdapter(process.env);
+if (name === 'start' && !args.some((arg) => HELP.includes(arg))) await runAdapter(process.env);
 else await runCommand(name, args);

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -94,5 +94,33 @@ describe('regards-worker build and invoke', () => {
     expect((await cli(['invoke', 'nope', '--bundles', bundles, '--body', missing])).stderr).toMatch(
       /no worker of type nope/,
     );
+  });
+});
+
+describe('help, usage and npm start before a build', () => {
+  it('--help goes to standard output with exit 0, for the command and for each subcommand', async () => {
+    for (const args of [['--help'], ['help'], ['check', '--help'], ['start', '--help']]) {
+      const asked = await cli(args);
+      expect(asked.code).toBe(0);
+      expect(asked.stdout).toMatch(/^usage: regards-worker <command>/);
+    }
+  });
+
+  it('no command, or an unknown one: usage on standard error, exit 64', async () => {
+    expect(await cli([])).toMatchObject({ code: 64, stdout: '' });
+    const unknown = await cli(['frobnicate']);
+    expect(unknown.code).toBe(64);
+    expect(unknown.stderr).toContain('unknown command frobnicate');
+  });
+
+  it('npm start where nothing is built says what to run, instead of a module-not-found stack', async () => {
+    const scripts = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')).scripts;
+    const empty = await tempDir();
+    const started = await promisify(execFile)('sh', ['-c', scripts.start], { cwd: empty }).catch(
+      (error: { code: number; stderr: string }) => error,
+    );
+    expect(started).toMatchObject({ code: 1 });
+    expect((started as { stderr: string }).stderr).toContain('run npm run build first');
+    expect((started as { stderr: string }).stderr).not.toContain('Cannot find module');
   });
 });
