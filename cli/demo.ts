@@ -130,7 +130,8 @@ export async function demoCommand(_args: readonly string[], io: Io): Promise<num
 /** One line per ResponseEvent; a SUCCESS's GeoJSON content follows, one line per feature. */
 function describeEvent(event: ResponseEvent): string {
   const worker = String(event.headers['regards.worker_id'] ?? '');
-  const line = `ResponseEvent ${event.state.padEnd(8)} worker ${worker}${event.messages.length > 0 ? `: ${event.messages.join('; ')}` : ''}\n`;
+  const what = event.observed === undefined ? 'ResponseEvent' : `(${event.observed})`.padEnd(13);
+  const line = `${what} ${event.state.padEnd(8)} worker ${worker}${event.messages.length > 0 ? `: ${event.messages.join('; ')}` : ''}\n`;
   if (event.content === undefined) return line;
   const content = JSON.parse(Buffer.from(event.content, 'base64').toString('utf8')) as {
     type?: string;

@@ -44,6 +44,10 @@ export async function sendCommand(args: readonly string[], io: Io): Promise<numb
       );
       return EXIT.undetermined;
     }
+    if (final.observed === 'dead-letter')
+      io.err(
+        `the request was dead-lettered: the manager marks it ERROR and tells no requester; the worker's reason: ${final.messages.join('; ')}\n`,
+      );
     if (final.state === 'SUCCESS') return EXIT.ok;
     return final.state === 'INVALID_CONTENT' ? EXIT.invalidContent : EXIT.error;
   } finally {
@@ -55,6 +59,7 @@ export async function sendCommand(args: readonly string[], io: Io): Promise<numb
 function formatEvent(event: ResponseEvent): string {
   const shown: Record<string, unknown> = {
     state: event.state,
+    ...(event.observed === undefined ? {} : { observed: event.observed }),
     workerType: event.headers['regards.worker_id'],
     messages: event.messages,
   };

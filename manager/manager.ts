@@ -9,6 +9,7 @@ import {
   DEAD_LETTER_QUEUE,
   type Delivery,
   deliveryOf,
+  HEADER,
   HEARTBEAT_EXCHANGE,
   managerTopology,
   type OutgoingMessage,
@@ -63,6 +64,21 @@ export async function startLocalManager(options: {
     }
   };
 
+  /** A worker's RUNNING response (ctx.progress): the manager tells no requester, but says it here. */
+  const logProgress = (delivery: Delivery) => {
+    try {
+      const response = JSON.parse(new TextDecoder().decode(delivery.body)) as {
+        status?: unknown;
+        messages?: unknown;
+      };
+      if (response.status === 'RUNNING')
+        log.info('RUNNING', {
+          requestId: delivery.headers?.[HEADER.requestId],
+          workerType: delivery.headers?.[HEADER.workerId],
+          messages: response.messages,
+        });
+    } catch {}
+  };
   const instance = randomUUID().slice(0, 8);
   const consumers: string[] = [];
   // One message at a time across all queues, in arrival order: the state is one in-memory registry,
@@ -101,7 +117,10 @@ export async function startLocalManager(options: {
   });
   await listen(
     `regards-worker.local-manager.${instance}.responses`,
-    (d, at) => state.onWorkerResponse(d, at),
+    (d, at) => {
+      logProgress(d);
+      return state.onWorkerResponse(d, at);
+    },
     {
       exchange: RESPONSE_EXCHANGE,
       key: '#',
@@ -109,7 +128,10 @@ export async function startLocalManager(options: {
   );
   await listen(DEAD_LETTER_QUEUE, (d) => {
     const effects = state.onDeadLetter(d);
-    log.warn('dead-lettered request marked ERROR', { requestId: d.headers?.['regards.request.id'] });
+    log.warn('dead-lettered request marked ERROR', {
+      requestId: d.headers?.[HEADER.requestId],
+      reason: d.headers?.[HEADER.exceptionMessage] ?? d.headers?.[HEADER.exceptionStacktrace],
+    });
     return effects;
   });
   log.info('local Worker Manager started (development only, not a production manager)', {

@@ -1,14 +1,20 @@
 /**
  * The requester's side, for development: publish a RequestEvent and follow the ResponseEvents the
- * manager sends about it. Used by `regards-worker send` and the demo.
+ * manager sends about it. Used by `regards-worker send` and the demo. What the manager does not tell a
+ * requester (a worker's RUNNING progress, a request dead-lettered, which the manager marks ERROR) is
+ * watched on the workers' side too, so that a developer sees it: such events say `observed`.
  */
 import * as amqp from 'amqplib';
 import {
+  DEAD_LETTER_EXCHANGE,
+  DEAD_LETTER_QUEUE,
   encodeRequestEvent,
   HEADER,
   REQUEST_EVENT_EXCHANGE,
   RESPONSE_EVENT_EXCHANGE,
+  RESPONSE_EXCHANGE,
   type RequestIdentity,
+  sharedTopology,
 } from '../protocol/index.ts';
 
 export interface ResponseEvent {
@@ -17,6 +23,12 @@ export interface ResponseEvent {
   readonly messages: readonly string[];
   readonly requestId: string;
   readonly content?: string;
+  /**
+   * Not a ResponseEvent: seen on the workers' side. `worker`: a RUNNING response (ctx.progress), which the
+   * manager keeps to itself; `dead-letter`: the request reached the DLQ, which the manager marks ERROR
+   * without telling the requester (the message is the worker's reason).
+   */
+  readonly observed?: 'worker' | 'dead-letter';
 }
 
 /** States after which the manager says nothing more about a request. */
@@ -42,18 +54,36 @@ export async function connectRequester(url: string): Promise<Requester> {
   const channel = await connection.createConfirmChannel();
   await channel.assertExchange(REQUEST_EVENT_EXCHANGE, 'fanout', { durable: true });
   await channel.assertExchange(RESPONSE_EVENT_EXCHANGE, 'fanout', { durable: true });
+  for (const exchange of sharedTopology().exchanges)
+    await channel.assertExchange(exchange.name, exchange.type, { durable: true });
   const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
   await channel.bindQueue(queue, RESPONSE_EVENT_EXCHANGE, '');
+  // Dead-letters come through regards.DLX, or through the manager's DLQ entry exchange.
+  await channel.bindQueue(queue, DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE);
+  await channel.bindQueue(queue, DEAD_LETTER_QUEUE, '');
   const listeners = new Map<string, (event: ResponseEvent) => void>();
   await channel.consume(
     queue,
     (message) => {
       if (message === null) return;
-      const id = String(message.properties.headers?.[HEADER.requestId] ?? '');
-      try {
-        const body = JSON.parse(message.content.toString('utf8'));
-        listeners.get(id)?.({ ...body, headers: message.properties.headers ?? {} });
-      } catch {}
+      const headers = message.properties.headers ?? {};
+      const requestId = String(headers[HEADER.requestId] ?? '');
+      const listener = listeners.get(requestId);
+      if (listener === undefined) return;
+      if (message.fields.exchange === RESPONSE_EVENT_EXCHANGE) {
+        try {
+          listener({ ...JSON.parse(message.content.toString('utf8')), headers });
+        } catch {}
+      } else if (message.fields.exchange === RESPONSE_EXCHANGE) {
+        const response = parseJson(message.content) as { status?: unknown; messages?: unknown } | undefined;
+        if (response?.status !== 'RUNNING') return;
+        const messages = Array.isArray(response.messages) ? response.messages.map(String) : [];
+        listener({ state: 'RUNNING', messages, requestId, headers, observed: 'worker' });
+      } else {
+        const reason = headers[HEADER.exceptionMessage] ?? headers[HEADER.exceptionStacktrace];
+        const messages = [reason === undefined ? 'dead-lettered, without a reason' : String(reason)];
+        listener({ state: 'ERROR', messages, requestId, headers, observed: 'dead-letter' });
+      }
     },
     { noAck: true },
   );
@@ -69,6 +99,8 @@ export async function connectRequester(url: string): Promise<Requester> {
           }
         });
       });
+      // The worker's RUNNING responses to this request (routed by its id).
+      await channel.bindQueue(queue, RESPONSE_EXCHANGE, request.requestId);
       const message = encodeRequestEvent(request, body, extraHeaders);
       await new Promise<void>((resolve, reject) =>
         channel.publish(
@@ -81,8 +113,17 @@ export async function connectRequester(url: string): Promise<Requester> {
       );
       const event = await final;
       listeners.delete(request.requestId);
+      await channel.unbindQueue(queue, RESPONSE_EXCHANGE, request.requestId).catch(() => undefined);
       return event;
     },
     close: () => connection.close().catch(() => undefined),
   };
+}
+
+function parseJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return undefined;
+  }
 }

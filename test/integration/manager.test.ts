@@ -25,6 +25,7 @@ let manager: LocalManager;
 let host: Host;
 let events: Observer;
 let lateBundles: string;
+const managerLines: string[] = [];
 let counter = 0;
 
 beforeAll(async () => {
@@ -32,7 +33,7 @@ beforeAll(async () => {
   for (const type of [first, second, late]) broker.forget(type);
   manager = await startLocalManager({
     url: AMQP_URL,
-    log: createLogger('error', () => undefined),
+    log: createLogger('info', (line) => managerLines.push(line)),
     config: parseManagerConfig({
       workers: [
         { workerType: first, contentTypeInputs: [`${first}-in`], contentTypeOutput: 'behaved' },
@@ -163,19 +164,56 @@ describe('no worker alive', () => {
 });
 
 describe('regards-worker send', () => {
-  it('publishes a RequestEvent, prints its ResponseEvents, and exits 0 on SUCCESS', async () => {
+  /** `send` with a body; its exit code, and its standard output and error. */
+  const send = async (value: unknown) => {
     const body = join(await tempDir(), 'send.json');
-    await writeFile(body, JSON.stringify({ action: 'succeed', content: 'via send' }));
-    const { stdout } = await promisify(execFile)(
+    await writeFile(body, JSON.stringify(value));
+    return promisify(execFile)(
       process.execPath,
       [join(ROOT, 'cli/main.ts'), 'send', '--content-type', `${first}-in`, '--body', body, '--timeout', '20'],
       { env: { PATH: process.env.PATH ?? '', AMQP_URL } },
+    ).then(
+      ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+      (error: { code: number; stdout: string; stderr: string }) => error,
     );
-    const events = stdout
+  };
+  const eventsOf = (stdout: string) =>
+    stdout
       .trim()
       .split('\n')
       .map((line) => JSON.parse(line));
+
+  it('publishes a RequestEvent, prints its ResponseEvents, and exits 0 on SUCCESS', async () => {
+    const { code, stdout } = await send({ action: 'succeed', content: 'via send' });
+    expect(code).toBe(0);
+    const events = eventsOf(stdout);
     expect(events.map((e) => e.state)).toEqual(['GRANTED', 'SUCCESS']);
     expect(events[1]).toMatchObject({ workerType: first, decodedContent: 'via send' });
+  });
+
+  it("shows the worker's RUNNING progress, which the manager tells no requester", async () => {
+    const { code, stdout } = await send({ action: 'progress', content: 'step one' });
+    expect(code).toBe(0);
+    const events = eventsOf(stdout);
+    // The worker's RUNNING and the manager's GRANTED come from two processes: either may be first.
+    const states = events.map((e) => e.state);
+    expect(states.filter((state) => state !== 'RUNNING')).toEqual(['GRANTED', 'SUCCESS']);
+    expect(states.indexOf('RUNNING')).toBeLessThan(states.indexOf('SUCCESS'));
+    expect(events.find((e) => e.state === 'RUNNING')).toMatchObject({
+      observed: 'worker',
+      messages: ['working on step one'],
+    });
+    // The local manager's log says it too.
+    expect(managerLines.some((line) => /"msg":"RUNNING".*working on step one/.test(line))).toBe(true);
+  });
+
+  it("says ERROR with the worker's reason when the request is dead-lettered, instead of waiting for nothing", async () => {
+    const { code, stdout, stderr } = await send({ action: 'throw' });
+    expect(code).toBe(3);
+    const events = eventsOf(stdout);
+    expect(events.at(-1)).toMatchObject({ state: 'ERROR', observed: 'dead-letter' });
+    expect(events.at(-1).messages[0]).toMatch(/thrown on attempt 1/);
+    expect(stderr).toMatch(/the request was dead-lettered: the manager marks it ERROR .*thrown on attempt 1/);
+    expect(stderr).not.toContain('is a manager running');
   });
 });
