@@ -7,14 +7,13 @@ import {
   startTraceReceiver,
   type TraceReceiver,
 } from '../../cli/trace-receiver.ts';
-import { parseManagerConfig } from '../../manager/config.ts';
 import { type LocalManager, startLocalManager } from '../../manager/manager.ts';
 import { RESPONSE_EVENT_EXCHANGE, requestQueueName } from '../../protocol/index.ts';
 import { writeTarGz } from '../helpers/archives.ts';
 import { useTempDirs } from '../helpers/files.ts';
 import { AMQP_URL, connectTestBroker, type Observer, type TestBroker, uniqueType } from './helpers/broker.ts';
 import { buildProject, type ChildHost, sourceAs, spawnHost, waitUntil } from './helpers/host.ts';
-import { eventsUntil, submit } from './helpers/manager.ts';
+import { eventsUntil, exampleChainConfig, submit } from './helpers/manager.ts';
 
 const tempDir = useTempDirs({ until: 'file' });
 const archiveType = uniqueType('extract-archive');
@@ -43,34 +42,7 @@ beforeAll(async () => {
   manager = await startLocalManager({
     url: AMQP_URL,
     log: createLogger('error', () => undefined),
-    config: parseManagerConfig([
-      {
-        key: 'fr.cnes.regards.modules.workermanager.dto.WorkerConfigDto',
-        value: {
-          workerType: archiveType,
-          contentTypeInputs: ['archive'],
-          contentTypeOutput: 'extracted-files',
-        },
-      },
-      {
-        key: 'fr.cnes.regards.modules.workermanager.dto.WorkerConfigDto',
-        value: {
-          workerType: metadataType,
-          contentTypeInputs: ['extracted-files', 'product-file'],
-          contentTypeOutput: 'geojson-update',
-        },
-      },
-      {
-        key: 'fr.cnes.regards.modules.workermanager.dto.WorkflowConfigDto',
-        value: {
-          workflowType,
-          steps: [
-            { stepNumber: 10, workerType: archiveType },
-            { stepNumber: 20, workerType: metadataType },
-          ],
-        },
-      },
-    ]),
+    config: exampleChainConfig({ archive: archiveType, metadata: metadataType, workflow: workflowType }),
   });
   events = await broker.observe(RESPONSE_EVENT_EXCHANGE, '');
   adapter = spawnHost(bundles, {

@@ -12,7 +12,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../adapter/log.ts';
 import { buildImage, containerEngine, type Engine, engineRun, IMAGE } from '../../build/image.ts';
 import { startTraceReceiver, type TraceReceiver } from '../../cli/trace-receiver.ts';
-import { parseManagerConfig } from '../../manager/config.ts';
 import { type LocalManager, startLocalManager } from '../../manager/manager.ts';
 import {
   DEAD_LETTER_QUEUE,
@@ -33,7 +32,7 @@ import {
   uniqueType,
 } from './helpers/broker.ts';
 import { buildProject, type ChildHost, type Env, sourceAs, spawnProcess, waitUntil } from './helpers/host.ts';
-import { eventsUntil, submit } from './helpers/manager.ts';
+import { eventsUntil, exampleChainConfig, submit } from './helpers/manager.ts';
 
 const RUNTIME_UID = 1000;
 const DRAIN_SECONDS = 10;
@@ -150,34 +149,7 @@ describe('the image serving bundles mounted at /bundles', () => {
     manager = await startLocalManager({
       url,
       log: createLogger('error', () => undefined),
-      config: parseManagerConfig([
-        {
-          key: 'fr.cnes.regards.modules.workermanager.dto.WorkerConfigDto',
-          value: {
-            workerType: archiveType,
-            contentTypeInputs: ['archive'],
-            contentTypeOutput: 'extracted-files',
-          },
-        },
-        {
-          key: 'fr.cnes.regards.modules.workermanager.dto.WorkerConfigDto',
-          value: {
-            workerType: metadataType,
-            contentTypeInputs: ['extracted-files'],
-            contentTypeOutput: 'geojson-update',
-          },
-        },
-        {
-          key: 'fr.cnes.regards.modules.workermanager.dto.WorkflowConfigDto',
-          value: {
-            workflowType,
-            steps: [
-              { stepNumber: 10, workerType: archiveType },
-              { stepNumber: 20, workerType: metadataType },
-            ],
-          },
-        },
-      ]),
+      config: exampleChainConfig({ archive: archiveType, metadata: metadataType, workflow: workflowType }),
     });
     container = await startContainer({
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,

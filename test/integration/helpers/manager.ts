@@ -1,4 +1,9 @@
-/** Publishing RequestEvents as a requester does, and reading the ResponseEvents of a request. */
+/**
+ * Publishing RequestEvents as a requester does, reading the ResponseEvents of a request, and the
+ * examples' two-step workflow configured under worker types of a test's own.
+ */
+import { type ManagerConfig, parseManagerConfig } from '../../../manager/config.ts';
+import { WORKER_CONFIG_KEY, WORKFLOW_CONFIG_KEY } from '../../../manager/export.ts';
 import { HEADER, REQUEST_EVENT_EXCHANGE } from '../../../protocol/index.ts';
 import type { Observer, Received, TestBroker } from './broker.ts';
 
@@ -41,4 +46,40 @@ export async function eventsUntil(
   const messages = (await events.drain()).filter(mine);
   const bodies = messages.map((m) => m.json as ResponseEventSeen);
   return { states: bodies.map((b) => b.state), last: bodies.at(-1), messages };
+}
+
+/** extract-archive then extract-metadata, as `workflowType`, under the given worker types. */
+export function exampleChainConfig(types: {
+  archive: string;
+  metadata: string;
+  workflow: string;
+}): ManagerConfig {
+  return parseManagerConfig([
+    {
+      key: WORKER_CONFIG_KEY,
+      value: {
+        workerType: types.archive,
+        contentTypeInputs: ['archive'],
+        contentTypeOutput: 'extracted-files',
+      },
+    },
+    {
+      key: WORKER_CONFIG_KEY,
+      value: {
+        workerType: types.metadata,
+        contentTypeInputs: ['extracted-files', 'product-file'],
+        contentTypeOutput: 'geojson-update',
+      },
+    },
+    {
+      key: WORKFLOW_CONFIG_KEY,
+      value: {
+        workflowType: types.workflow,
+        steps: [
+          { stepNumber: 10, workerType: types.archive },
+          { stepNumber: 20, workerType: types.metadata },
+        ],
+      },
+    },
+  ]);
 }
