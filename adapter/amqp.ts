@@ -56,7 +56,8 @@ export class PublishError extends Error {
 
 /** One live connection: what `setup` receives after every (re)connect. */
 export interface Session {
-  declareTopology(types: readonly string[]): Promise<void>;
+  /** The protocol's topology for these worker types, and the exchanges of the events they send. */
+  declareTopology(types: readonly string[], eventKinds?: readonly string[]): Promise<void>;
   openPublisher(): Promise<Publisher>;
   openConsumer(options: {
     queue: string;
@@ -250,10 +251,10 @@ export function clusterNodes(urls: readonly string[]): { url: string | object; c
 
 function session(model: amqp.ChannelModel, log: HostLogger, metrics: Recorder): Session {
   return {
-    async declareTopology(types) {
+    async declareTopology(types, eventKinds = []) {
       const channel = await model.createChannel();
       channel.on('error', () => undefined); // a refused declaration rejects the call below
-      await declare(channel, workerTopology(types));
+      await declare(channel, workerTopology(types, eventKinds));
       await channel.close();
     },
 

@@ -133,6 +133,7 @@ async function workerRuntime(
   return {
     type: entry.type,
     sha256: entry.sha256,
+    emits: entry.emits ?? [],
     executor,
     timeoutMs: entry.timeoutMs ?? config.timeoutMs,
     prefetch,

@@ -10,6 +10,7 @@ import {
   type Delivery,
   type Ending,
   encodeDeadLetter,
+  encodeEvent,
   encodeNewRequest,
   encodeResponse,
   encodeRetry,
@@ -31,6 +32,8 @@ export interface WorkerRuntime {
   readonly type: string;
   /** The bundle's version, on the handle span and in the settle log line. */
   readonly sha256: string;
+  /** The kinds of event it sends (their exchanges are declared with its queues). */
+  readonly emits: readonly string[];
   /** Runs its handler: inline, or in its pool of threads. */
   readonly executor: Executor;
   readonly timeoutMs: number;
@@ -161,6 +164,14 @@ async function publishDecision(
   switch (decision.action) {
     case 'reply': {
       if (request === undefined) throw new Error('a reply needs a decoded request');
+      // Events to other services first (each confirmed and routed: no listener is a failure), then new
+      // requests, then the response; the ack comes after all of them.
+      const now = new Date();
+      await Promise.all(
+        decision.events.map((event, i) =>
+          sendTraced(requestId, () => encodeEvent(request, event, i + 1, now), port.publish),
+        ),
+      );
       await Promise.all(
         decision.requests.map((newRequest, i) =>
           sendTraced(requestId, () => encodeNewRequest(request, newRequest, i + 1), port.publish),

@@ -70,7 +70,7 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
   const consumeAgain = (on: Session, type: string, gen: number, delayMs: number): void => {
     setTimeout(() => {
       if (!live(gen) || consumers.has(type) || !current.workers.has(type)) return;
-      on.declareTopology([type])
+      on.declareTopology([type], current.workers.get(type)?.emits ?? [])
         .then(() => consume(on, type, gen))
         .then(
           () => log.info('consuming again', { workerType: type }),
@@ -195,7 +195,10 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
         const gen = ++generation;
         if (stopping) return;
         const types = [...current.workers.keys()];
-        await opened.declareTopology(types);
+        await opened.declareTopology(
+          types,
+          [...current.workers.values()].flatMap((worker) => worker.emits),
+        );
         const publisher = await opened.openPublisher();
         session = opened;
         connected = true;

@@ -173,6 +173,7 @@ async function publish(built: readonly Built[], outDir: string): Promise<Manifes
       ...(definition.prefetch === undefined ? {} : { prefetch: definition.prefetch }),
       ...(definition.isolation === undefined ? {} : { isolation: definition.isolation }),
       ...(definition.memoryMb === undefined ? {} : { memoryMb: definition.memoryMb }),
+      ...(definition.emits.length === 0 ? {} : { emits: [...definition.emits] }),
       inputSchema: definition.inputJsonSchema(),
       ...(definition.outputJsonSchema() === undefined ? {} : { outputSchema: definition.outputJsonSchema() }),
     });

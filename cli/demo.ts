@@ -42,10 +42,12 @@ export async function demoCommand(_args: readonly string[], io: Io): Promise<num
   const tracing = await startTracing({ ...io.env, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint }, 'regards-demo');
   let adapter: ChildProcess | undefined;
   let work: string | undefined;
+  const featureUpdates: { requestId: string; body: unknown }[] = [];
   const manager = await startLocalManager({
     url,
     config: parseManagerConfig(JSON.parse(await readFile(join(ROOT, 'deploy/regards-workers.json'), 'utf8'))),
     log: createLogger('warn', (line) => io.err(`${line}\n`)),
+    onFeatureUpdate: (update) => featureUpdates.push(update),
   });
   try {
     io.out(`regards-worker demo: ${WORKFLOW} (extract-archive → extract-metadata) on ${redactUrl(url)}\n\n`);
@@ -96,6 +98,27 @@ export async function demoCommand(_args: readonly string[], io: Io): Promise<num
     if (final?.state !== 'SUCCESS')
       throw new Error(`the workflow ended ${final?.state ?? 'without a final answer'}`);
 
+    // One product of the archive, known to REGARDS by its URN: extract-metadata also updates its feature.
+    const product = join(folder, 'extracted', 'products', 'granule-1.geojson');
+    const urn = `URN:FEATURE:DATA:DEMO:${randomUUID()}:V1`;
+    io.out(`\nrequest for one product, content type product-file, feature ${urn}\n`);
+    const single = await requester.submit(
+      {
+        requestId: `demo-${randomUUID()}`,
+        tenant: 'DEMO',
+        owner: 'demo',
+        session: 'demo',
+        contentType: 'product-file',
+      },
+      Buffer.from(JSON.stringify({ path: product, feature: { urn, model: 'DEMO_PRODUCT' } })),
+      { timeoutMs: 30_000, onEvent: (event) => io.out(describeEvent(event)) },
+    );
+    if (single?.state !== 'SUCCESS')
+      throw new Error(`the product request ended ${single?.state ?? 'without a final answer'}`);
+    // Confirmed before the response was published; the stand-in for rs-fem logs it as it comes.
+    for (let waited = 0; featureUpdates.length === 0 && waited < 5_000; waited += 50) await sleep(50);
+    for (const update of featureUpdates) io.out(describeFeatureUpdate(update.body));
+
     // Stopping the adapter flushes its spans; then ours.
     adapter.kill('SIGTERM');
     await new Promise((done) => adapter?.once('exit', done));
@@ -127,6 +150,18 @@ export async function demoCommand(_args: readonly string[], io: Io): Promise<num
   }
 }
 
+/** A feature update as the stand-in for rs-fem received it: the feature and what changes. */
+function describeFeatureUpdate(body: unknown): string {
+  const { feature } = body as {
+    feature: { urn: string; model: string; properties: Record<string, unknown>; geometry?: unknown };
+  };
+  const changes = JSON.stringify({
+    ...(feature.geometry === undefined ? {} : { geometry: feature.geometry }),
+    properties: feature.properties,
+  });
+  return `FeatureUpdateRequestEvent to rs-fem  feature ${feature.urn} (model ${feature.model})\n  ${changes.length > 160 ? `${changes.slice(0, 157)}…` : changes}\n`;
+}
+
 /** One line per ResponseEvent; a SUCCESS's GeoJSON content follows, one line per feature. */
 function describeEvent(event: ResponseEvent): string {
   const worker = String(event.headers['regards.worker_id'] ?? '');
@@ -138,7 +173,9 @@ function describeEvent(event: ResponseEvent): string {
     features?: unknown[];
   };
   const features = content.features ?? [content];
-  return `${line}  content: ${content.type} of ${features.length} features\n${features.map((f) => `    ${JSON.stringify(f)}\n`).join('')}`;
+  const shape =
+    content.type === 'FeatureCollection' ? `FeatureCollection of ${features.length} features` : content.type;
+  return `${line}  content: ${shape}\n${features.map((f) => `    ${JSON.stringify(f)}\n`).join('')}`;
 }
 
 /** A .tar.gz of three products: two GeoJSON granules and a text note. */

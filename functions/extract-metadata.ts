@@ -1,12 +1,14 @@
 /**
  * extract-metadata: reads product files and answers with a GeoJSON update per product: geometry and
  * bbox when the file carries coordinates (GeoJSON products), and for any file its size, MD5 checksum,
- * MIME type and dates. Takes one file, or the list extract-archive produces (so the two chain).
+ * MIME type and dates. Takes one file, or the list extract-archive produces (so the two chain). Given
+ * the product's URN in REGARDS (and its model), it also sends REGARDS' feature manager the update of
+ * that feature with what it extracted, confirmed before it answers.
  */
 import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import * as z from 'zod';
-import { type Context, defineWorker, error, success } from '../sdk/index.ts';
+import { type Context, defineWorker, error, featureUpdate, success } from '../sdk/index.ts';
 import { extractedFiles } from './lib/extracted-files.ts';
 import { absolutePath, errorCode, md5Checksum, md5File } from './lib/files.ts';
 import { MAX_GEOJSON_BYTES, readGeoJson } from './lib/geojson.ts';
@@ -26,7 +28,16 @@ export default defineWorker({
   type: 'extract-metadata',
   accepts: ['product-file', 'extracted-files'],
   produces: 'geojson-update',
-  input: z.union([z.object({ path: absolutePath, id: z.string().min(1).optional() }), extractedFiles]),
+  emits: ['feature-update'],
+  input: z.union([
+    z.object({
+      path: absolutePath,
+      id: z.string().min(1).optional(),
+      /** The product in REGARDS: given, its feature is updated in rs-fem (which requires its model). */
+      feature: z.object({ urn: z.string().regex(/^URN:FEATURE:/), model: z.string().min(1) }).optional(),
+    }),
+    extractedFiles,
+  ]),
   output: z.union([feature, z.object({ type: z.literal('FeatureCollection'), features: z.array(feature) })]),
   async handler({ body }, { signal }) {
     const products =
@@ -43,7 +54,21 @@ export default defineWorker({
       features.push(feature);
     }
     const only = features[0];
-    if ('path' in body && only !== undefined) return success({ content: only });
+    if ('path' in body && only !== undefined) {
+      const events =
+        body.feature === undefined
+          ? []
+          : [
+              featureUpdate({
+                urn: body.feature.urn,
+                model: body.feature.model,
+                id: only.id,
+                properties: only.properties,
+                ...(only.geometry === null ? {} : { geometry: only.geometry }),
+              }),
+            ];
+      return success({ content: only, events });
+    }
     return success({ content: { type: 'FeatureCollection', features } });
   },
 });

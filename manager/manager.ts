@@ -1,7 +1,8 @@
 /**
  * The local Worker Manager on RabbitMQ: for development and tests, never a production manager.
  * It takes RequestEvents, heartbeats, worker responses and dead-lettered requests, and publishes
- * dispatches and ResponseEvents as ManagerState decides.
+ * dispatches and ResponseEvents as ManagerState decides. It also stands in for REGARDS' feature
+ * manager (rs-fem): it takes the feature updates workers send, and logs a line for each.
  */
 import { randomUUID } from 'node:crypto';
 import * as amqp from 'amqplib';
@@ -9,6 +10,8 @@ import {
   DEAD_LETTER_QUEUE,
   type Delivery,
   deliveryOf,
+  eventExchange,
+  FEATURE_UPDATE_EVENT,
   HEADER,
   HEARTBEAT_EXCHANGE,
   managerTopology,
@@ -33,6 +36,8 @@ export async function startLocalManager(options: {
   config: ManagerConfig;
   log: Logger;
   now?: () => number;
+  /** Each feature update a worker sent (the manager standing in for rs-fem). */
+  onFeatureUpdate?: (update: { requestId: string; body: unknown }) => void;
 }): Promise<LocalManager> {
   const { log } = options;
   const now = options.now ?? Date.now;
@@ -134,6 +139,27 @@ export async function startLocalManager(options: {
     });
     return effects;
   });
+  // Standing in for rs-fem: without a listener, a worker's feature updates would be unroutable.
+  await channel.assertExchange(eventExchange(FEATURE_UPDATE_EVENT), 'fanout', { durable: true });
+  await listen(
+    `regards-worker.local-manager.${instance}.feature-updates`,
+    (d) => {
+      const requestId = String(d.headers?.[HEADER.requestId] ?? '');
+      let body: unknown;
+      try {
+        body = JSON.parse(new TextDecoder().decode(d.body));
+      } catch {}
+      const feature = (body as { feature?: { urn?: unknown; properties?: unknown } } | undefined)?.feature;
+      log.info('FeatureUpdateRequestEvent', {
+        requestId,
+        urn: feature?.urn,
+        properties: feature?.properties,
+      });
+      options.onFeatureUpdate?.({ requestId, body });
+      return [];
+    },
+    { exchange: eventExchange(FEATURE_UPDATE_EVENT), key: '' },
+  );
   log.info('local Worker Manager started (development only, not a production manager)', {
     workers: options.config.workers.map((w) => w.workerType),
     workflows: options.config.workflows.map((w) => w.workflowType),

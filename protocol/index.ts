@@ -1,5 +1,6 @@
 /** The REGARDS worker protocol, pure: names, decoding, encoding, and the settle decision. */
 
+export * from './events.ts';
 export * from './limits.ts';
 export * from './manager-side.ts';
 export * from './message.ts';

@@ -2,6 +2,8 @@
  * The settle decision: from what happened to a delivery, its attempt number and the retry policy,
  * to what is published (confirmed first) and what becomes of the delivery. Pure.
  */
+
+import type { WorkerEventOut } from './events.ts';
 import {
   base64Length,
   capMessages,
@@ -24,6 +26,8 @@ export type Verdict =
       readonly headers: Readonly<Record<string, unknown>>;
       /** New requests for the Worker Manager, published before the response. */
       readonly requests?: readonly NewRequest[];
+      /** Events for other REGARDS services, published first. */
+      readonly events?: readonly WorkerEventOut[];
     }
   | { readonly status: 'INVALID_CONTENT' | 'ERROR'; readonly messages: readonly string[] };
 
@@ -71,8 +75,10 @@ export type Decision =
       readonly action: 'reply';
       readonly ending: 'success' | 'invalid-content' | 'error';
       readonly response: Response;
-      /** Published first, in order, each confirmed. */
+      /** Published before the response, each confirmed. */
       readonly requests: readonly NewRequest[];
+      /** Published first, each confirmed and routed. */
+      readonly events: readonly WorkerEventOut[];
     }
   | {
       readonly action: 'retry';
@@ -172,12 +178,19 @@ function reply(verdict: Verdict, limits: Limits): Decision {
       ...(Object.keys(additionalHeaders).length > 0 ? { additionalHeaders } : {}),
     },
     requests: verdict.requests ?? [],
+    events: verdict.events ?? [],
   };
 }
 
 function answer(status: 'INVALID_CONTENT' | 'ERROR', messages: readonly string[]): Decision {
   const ending = status === 'ERROR' ? 'error' : 'invalid-content';
-  return { action: 'reply', ending, response: { status, messages: capMessages(messages) }, requests: [] };
+  return {
+    action: 'reply',
+    ending,
+    response: { status, messages: capMessages(messages) },
+    requests: [],
+    events: [],
+  };
 }
 
 /** Room for a response's status, field names and headers around its content. */
@@ -197,6 +210,15 @@ function checkSizes(verdict: Verdict & { status: 'SUCCESS' }, limits: Limits): s
     return (
       `the result is too large: its response would be about ${responseBytes} bytes, over the ` +
       `limit of ${limits.maxMessageBytes} bytes (WORKER_MAX_MESSAGE_BYTES)`
+    );
+  }
+  const event = (verdict.events ?? []).findIndex(
+    (item) => item.body.byteLength + RESPONSE_OVERHEAD_BYTES > limits.maxMessageBytes,
+  );
+  if (event >= 0) {
+    return (
+      `event ${event + 1} is too large: ${verdict.events?.[event]?.body.byteLength} bytes, over ` +
+      `the limit of ${limits.maxMessageBytes} bytes (WORKER_MAX_MESSAGE_BYTES)`
     );
   }
   const index = (verdict.requests ?? []).findIndex(

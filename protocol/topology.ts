@@ -2,6 +2,7 @@
  * The topology of the protocol (exchanges, queues, bindings) as data: the edges declare it, tests
  * read it. Queue arguments are typed as the Java client types them.
  */
+import { EVENT_CLASSES, eventExchange } from './events.ts';
 import { javaTypedArguments } from './message.ts';
 import {
   DEAD_LETTER_EXCHANGE,
@@ -56,10 +57,22 @@ export function requestTopology(type: string): Topology {
   };
 }
 
-/** What the adapter declares: the shared part, and per type its request queue and our retry queue. */
-export function workerTopology(types: readonly string[]): Topology {
+/**
+ * What the adapter declares: the shared part, per type its request queue and our retry queue, and the
+ * exchange of every kind of event its workers send (as REGARDS declares it: fanout, durable), so that an
+ * event with no service listening is returned as unroutable rather than closing the channel.
+ */
+export function workerTopology(types: readonly string[], eventKinds: readonly string[] = []): Topology {
   return merge([
     sharedTopology(),
+    {
+      exchanges: [...new Set(eventKinds)].flatMap((kind) => {
+        const eventClass = EVENT_CLASSES[kind];
+        return eventClass === undefined ? [] : [{ name: eventExchange(eventClass), type: 'fanout' as const }];
+      }),
+      queues: [],
+      bindings: [],
+    },
     ...types.flatMap((type) => [
       requestTopology(type),
       {

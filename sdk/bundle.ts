@@ -34,6 +34,8 @@ export const manifestEntry = z.object({
   prefetch: z.number().int().positive().optional(),
   isolation: z.enum(['thread', 'inline']).optional(),
   memoryMb: z.number().int().positive().optional(),
+  /** The kinds of event it sends to other REGARDS services (which services a bundle writes to). */
+  emits: z.array(z.string()).optional(),
   inputSchema: z.record(z.string(), z.unknown()),
   /** The JSON Schema of its success content, when the definition declares `output`. */
   outputSchema: z.record(z.string(), z.unknown()).optional(),

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { DEFINITION_KIND } from './definition-of.ts';
+import { EVENT_KINDS, type EventKind } from './events.ts';
 import type { Context, Request } from './request.ts';
 import type { Content, ContentOf, Json, NewRequest, Result } from './result.ts';
 import { SDK_VERSION } from './version.ts';
@@ -30,6 +31,8 @@ export interface WorkerSpec<In extends z.ZodType, Out extends z.ZodType> {
   isolation?: Isolation;
   /** Heap limit of the handler's thread, in MB; wins over `WORKER_MEMORY_MB`. */
   memoryMb?: number;
+  /** The kinds of event it sends to other REGARDS services on success (`events`); others are refused. */
+  emits?: readonly EventKind[];
   /** Its return type comes from `output` alone (NoInfer): without one, content is any Content. */
   handler(
     request: Request<z.output<In>>,
@@ -50,6 +53,13 @@ export interface EncodedRequest {
   readonly session: string | undefined;
 }
 
+/** An event with its body encoded (UTF-8 JSON), as the host publishes it. */
+export interface EncodedEvent {
+  readonly kind: EventKind;
+  readonly body: Uint8Array;
+  readonly fileUpdateMode: string | undefined;
+}
+
 /** A handler's verdict as plain data, ready for the host to settle. */
 export type Outcome =
   | {
@@ -59,6 +69,8 @@ export type Outcome =
       readonly headers: Readonly<Record<string, unknown>>;
       readonly messages: readonly string[];
       readonly requests: readonly EncodedRequest[];
+      /** Published first, each confirmed, before the requests and the response. */
+      readonly events: readonly EncodedEvent[];
     }
   | { readonly status: 'INVALID_CONTENT' | 'ERROR'; readonly messages: readonly string[] };
 
@@ -74,6 +86,8 @@ export interface WorkerDefinition<Body = unknown, Out = Content> {
   readonly prefetch: number | undefined;
   readonly isolation: Isolation | undefined;
   readonly memoryMb: number | undefined;
+  /** The kinds of event it may send. */
+  readonly emits: readonly EventKind[];
   /** The author's handler, for tests that call it directly (a method: any definition is a WorkerDefinition). */
   handler(request: Request<Body>, ctx: Context): Result<Out> | Promise<Result<Out>>;
   /** JSON Schema of the request body, for the manifest and for documentation. */
@@ -117,6 +131,7 @@ export function defineWorker<In extends z.ZodType, Out extends z.ZodType = z.Zod
     prefetch: spec.prefetch,
     isolation: spec.isolation,
     memoryMb: spec.memoryMb,
+    emits: [...(spec.emits ?? [])],
     handler: spec.handler,
     inputJsonSchema: () => z.toJSONSchema(spec.input, { io: 'input', unrepresentable: 'any' }),
     // What the next step of a workflow receives: the content as it leaves this one.
@@ -130,7 +145,7 @@ export function defineWorker<In extends z.ZodType, Out extends z.ZodType = z.Zod
       const input = spec.input.safeParse(json.value);
       if (!input.success) return { status: 'INVALID_CONTENT', messages: issueMessages(input.error) };
       const result: unknown = await spec.handler({ ...raw, body: input.data }, ctx);
-      return toOutcome(result, spec.output);
+      return toOutcome(result, spec.output, spec.emits ?? []);
     },
   };
 }
@@ -159,6 +174,11 @@ function checkSpec(spec: WorkerSpec<z.ZodType, z.ZodType>): void {
       problems.push(`${key} must be a positive integer`);
     }
   }
+  if (
+    spec.emits !== undefined &&
+    !(Array.isArray(spec.emits) && spec.emits.every((kind) => EVENT_KINDS.includes(kind)))
+  )
+    problems.push(`emits must list kinds among ${EVENT_KINDS.join(', ')}`);
   if (typeof spec.handler !== 'function') problems.push('handler must be a function');
   if (problems.length > 0) {
     throw new ContractError('INVALID_DEFINITION', `worker ${String(spec.type)}: ${problems.join('; ')}`);
@@ -201,7 +221,7 @@ function formatPath(path: readonly PropertyKey[]): string {
     .join('');
 }
 
-function toOutcome(result: unknown, output: z.ZodType | undefined): Outcome {
+function toOutcome(result: unknown, output: z.ZodType | undefined, emits: readonly EventKind[]): Outcome {
   if (!isRecord(result)) throw notAResult(result);
   const { status } = result;
   if (status === 'INVALID_CONTENT' || status === 'ERROR') {
@@ -214,7 +234,19 @@ function toOutcome(result: unknown, output: z.ZodType | undefined): Outcome {
   const headers = result.headers ?? {};
   const requests = result.requests ?? [];
   const messages = result.messages ?? [];
-  if (!isRecord(headers) || !Array.isArray(requests) || !Array.isArray(messages)) throw notAResult(result);
+  const events = result.events ?? [];
+  if (!isRecord(headers) || !Array.isArray(requests) || !Array.isArray(messages) || !Array.isArray(events))
+    throw notAResult(result);
+  const undeclared = [...new Set(events.map((event) => String(isRecord(event) ? event.kind : event)))].filter(
+    (kind) => !emits.includes(kind as EventKind),
+  );
+  if (undeclared.length > 0)
+    return {
+      status: 'ERROR',
+      messages: [
+        `the worker sends events it does not declare in emits: ${undeclared.join(', ')} (it declares ${emits.length === 0 ? 'none' : emits.join(', ')})`,
+      ],
+    };
   if (output !== undefined && result.content !== undefined) {
     const checked = output.safeParse(result.content);
     if (!checked.success) {
@@ -230,6 +262,18 @@ function toOutcome(result: unknown, output: z.ZodType | undefined): Outcome {
     headers,
     messages: messages.map(String),
     requests: requests.map(encodeRequest),
+    events: events.map(encodeEvent),
+  };
+}
+
+function encodeEvent(event: unknown): EncodedEvent {
+  if (!isRecord(event) || !isRecord(event.feature) || !isRecord(event.metadata))
+    throw new ContractError('NOT_A_RESULT', 'each event must be built with a helper (featureUpdate)');
+  const { kind, fileUpdateMode, ...body } = event;
+  return {
+    kind: kind as EventKind,
+    body: encodeContent(body as Json),
+    fileUpdateMode: typeof fileUpdateMode === 'string' ? fileUpdateMode : undefined,
   };
 }
 

@@ -2,6 +2,7 @@
 export {
   ContractError,
   defineWorker,
+  type EncodedEvent,
   type EncodedRequest,
   ISOLATIONS,
   type Isolation,
@@ -11,6 +12,16 @@ export {
   type WorkerSpec,
 } from './define-worker.ts';
 export { DEFINITION_KIND } from './definition-of.ts';
+export {
+  EVENT_KINDS,
+  type EventKind,
+  type FeatureUpdate,
+  type FeatureUpdateOptions,
+  featureUpdate,
+  type PriorityLevel,
+  type StorageMetadata,
+  type WorkerEvent,
+} from './events.ts';
 export type { Context, LogFields, Logger, Request } from './request.ts';
 export {
   type Content,

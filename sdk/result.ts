@@ -1,3 +1,5 @@
+import type { WorkerEvent } from './events.ts';
+
 /**
  * What a handler returns. Plain data: the host reads `status` and the fields, never `instanceof`
  * (each bundle carries its own copy of this module).
@@ -28,6 +30,8 @@ export interface Success<C = Content> {
   /** Kept in logs; the manager ignores messages on SUCCESS. */
   readonly messages?: readonly string[];
   readonly requests?: readonly NewRequest[];
+  /** Events for other REGARDS services (declared in `emits`), published before the response. */
+  readonly events?: readonly WorkerEvent[];
 }
 
 export interface Invalid {
@@ -48,6 +52,7 @@ export interface SuccessOptions<C> {
   headers?: Readonly<Record<string, string>>;
   messages?: readonly string[];
   requests?: readonly NewRequest[];
+  events?: readonly WorkerEvent[];
 }
 
 /**

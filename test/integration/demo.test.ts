@@ -27,12 +27,18 @@ describe('npm run demo', () => {
   it('runs the two-step workflow, prints each ResponseEvent and the chain’s trace as a tree, exits 0', async () => {
     const { code, stdout } = await demo();
     expect(code).toBe(0);
-    expect(stdout.match(/^ResponseEvent /gm)).toHaveLength(3);
+    // The workflow's three (GRANTED twice, SUCCESS), then the single product's two (GRANTED, SUCCESS).
+    expect(stdout.match(/^ResponseEvent /gm)).toHaveLength(5);
     expect(stdout).toMatch(/^ResponseEvent SUCCESS +worker extract-metadata$/m);
     expect(stdout).toMatch(/^ {2}content: FeatureCollection of 3 features$/m);
     expect(stdout).toMatch(
       /^ {4}\{"type":"Feature","id":"products\/granule-1\.geojson".*"bbox":\[1\.2,43\.5,2\.2,44\.5\]/m,
     );
+    // The single-product request: extract-metadata updates the product's feature in rs-fem (stood in for).
+    expect(stdout).toMatch(
+      /^FeatureUpdateRequestEvent to rs-fem {2}feature URN:FEATURE:DATA:DEMO:[0-9a-f-]{36}:V1 \(model DEMO_PRODUCT\)$/m,
+    );
+    expect(stdout).toMatch(/^ {2}\{"geometry":\{"type":"Polygon".*"start_datetime":"2024-05-01T10:00:00Z"/m);
     expect(stdout).toMatch(/^trace [0-9a-f]{32}$/m);
     expect(stdout).toMatch(/^submit archive-to-metadata \(producer/m);
     expect(stdout).toMatch(/^ {2}process regards\.worker\.extract-archive\.request \(consumer, [\d.]+ ms/m);

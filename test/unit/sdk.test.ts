@@ -107,6 +107,7 @@ describe('run: body to outcome', () => {
       headers: { step: 'one' },
       messages: ['done'],
       requests: [{ contentType: 'next', body: bytes('raw text'), owner: 'me', session: undefined }],
+      events: [],
     });
   });
 

@@ -31,6 +31,7 @@ describe('the settle table', () => {
       ending: 'success',
       response: { status: 'SUCCESS', messages: [], content, additionalHeaders: { step: '1' } },
       requests: [],
+      events: [],
     });
     if (decision.action !== 'reply') return;
     expect(withTraceContext(decision.response, { traceparent: '00-abc-def-01' }).additionalHeaders).toEqual({
@@ -52,6 +53,7 @@ describe('the settle table', () => {
       ending: 'success',
       response: { status: 'SUCCESS', messages: [], content: undefined },
       requests: [],
+      events: [],
     });
   });
 
@@ -66,6 +68,7 @@ describe('the settle table', () => {
       ending: 'invalid-content',
       response: { status: 'INVALID_CONTENT', messages: ['path: Required'] },
       requests: [],
+      events: [],
     });
   });
 
@@ -80,6 +83,7 @@ describe('the settle table', () => {
       ending: 'error',
       response: { status: 'ERROR', messages: ['a', 'b'] },
       requests: [],
+      events: [],
     });
   });
 
