@@ -2,12 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import {
   type DecodedRequest,
+  EVENT_CLASSES,
   encodeEvent,
   FEATURE_UPDATE_EVENT,
   workerTopology,
 } from '../../../protocol/index.ts';
 import { encodeContent } from '../../../sdk/define-worker.ts';
-import { featureUpdate, type Json } from '../../../sdk/index.ts';
+import { EVENT_KINDS, featureUpdate, type Json } from '../../../sdk/index.ts';
 import {
   ENTITY_TYPES,
   FEATURE_FIELDS,
@@ -95,5 +96,11 @@ describe('a feature update for rs-fem', () => {
     expect(workerTopology(['t']).exchanges.map((e) => e.name)).not.toContain(
       `regards.broadcast.${FEATURE_UPDATE_EVENT}`,
     );
+  });
+});
+
+describe('event kinds', () => {
+  it('every kind a definition may declare has its REGARDS class in the protocol, and no other', () => {
+    expect(Object.keys(EVENT_CLASSES).sort()).toEqual([...EVENT_KINDS].sort());
   });
 });
