@@ -91,9 +91,13 @@ export async function connectRequester(url: string): Promise<Requester> {
     async submit(request, body, { extraHeaders = {}, timeoutMs, onEvent }) {
       const final = new Promise<ResponseEvent | undefined>((resolve) => {
         const timer = setTimeout(() => resolve(undefined), timeoutMs);
+        let ended = false;
         listeners.set(request.requestId, (event) => {
+          // Nothing after the final one: a dead-letter may overtake the manager's GRANTED.
+          if (ended) return;
           onEvent(event);
           if (FINAL_STATES.includes(event.state)) {
+            ended = true;
             clearTimeout(timer);
             resolve(event);
           }
