@@ -58,13 +58,13 @@ async function loadBundleSet(
     Promise.all(pools.map((pool) => pool.close()))
       .then(dispose)
       .then(() => undefined);
-  const bundles = await verifyBundles(dir).catch(async (error) => {
+  let bundles: VerifiedBundle[];
+  try {
+    bundles = await verifyBundles(dir);
+    if (bundles.length === 0) throw new Error(`the manifest in ${config.bundles} lists no workers`);
+  } catch (error) {
     await dispose();
     throw error;
-  });
-  if (bundles.length === 0) {
-    await dispose();
-    throw new Error(`the manifest in ${config.bundles} lists no workers`);
   }
   const started = await Promise.allSettled(
     bundles.map((bundle) => workerRuntime(bundle, config, log, (pool) => pools.push(pool))),

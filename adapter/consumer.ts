@@ -166,17 +166,22 @@ async function publishDecision(
       if (request === undefined) throw new Error('a reply needs a decoded request');
       // Events to other services first (each confirmed and routed: no listener is a failure), then new
       // requests, then the response; the ack comes after all of them.
-      const now = new Date();
-      await Promise.all(
-        decision.events.map((event, i) =>
-          sendTraced(requestId, () => encodeEvent(request, event, i + 1, now), port.publish),
-        ),
-      );
-      await Promise.all(
-        decision.requests.map((newRequest, i) =>
-          sendTraced(requestId, () => encodeNewRequest(request, newRequest, i + 1), port.publish),
-        ),
-      );
+      // Most replies carry neither: no date, no extra turns of the event loop for them.
+      if (decision.events.length > 0) {
+        const now = new Date();
+        await Promise.all(
+          decision.events.map((event, i) =>
+            sendTraced(requestId, () => encodeEvent(request, event, i + 1, now), port.publish),
+          ),
+        );
+      }
+      if (decision.requests.length > 0) {
+        await Promise.all(
+          decision.requests.map((newRequest, i) =>
+            sendTraced(requestId, () => encodeNewRequest(request, newRequest, i + 1), port.publish),
+          ),
+        );
+      }
       // The response carries its own publish's context to the next step, in additionalHeaders.
       await sendTraced(
         requestId,

@@ -62,7 +62,7 @@ export function checkConfiguration(document: unknown, options: CheckOptions = {}
     }
     const inputs = Array.isArray(worker.contentTypeInputs) ? worker.contentTypeInputs.map(String) : [];
     const same = (a: readonly string[], b: readonly string[]) =>
-      a.length === b.length && [...a].sort().every((value, i) => value === [...b].sort()[i]);
+      a.length === b.length && [...a].sort().join('\u0000') === [...b].sort().join('\u0000');
     if (!same(inputs, entry.accepts))
       problem(
         'bundles',
