@@ -2,7 +2,7 @@
  * Loading bundles through the manifest: each bundle's sha256 is checked before it is imported, and
  * its definition must be the one the manifest describes. Bundles are immutable for the process's life.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { MANIFEST_FILE, type ManifestEntry, manifest as manifestSchema } from '../sdk/bundle.ts';
 import { definitionOf } from '../sdk/definition-of.ts';
@@ -72,7 +72,9 @@ function findEntry(entries: readonly ManifestEntry[], type: string, dir: string)
 }
 
 async function verifyEntry(dir: string, entry: ManifestEntry): Promise<VerifiedBundle> {
-  const path = join(resolve(dir), entry.bundle);
+  // Where the file really is: threads of this version load it later, and a link swapped meanwhile (a new
+  // version arriving) must not change what they load.
+  const path = await realpath(join(resolve(dir), entry.bundle)).catch(() => join(resolve(dir), entry.bundle));
   const sha256 = await fileSha256(path);
   if (sha256 !== entry.sha256) {
     throw new BundleError(

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, readFile, realpath, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BundleError, loadWorkers } from '../../adapter/bundles.ts';
+import { BundleError, loadWorkers, verifyBundles } from '../../adapter/bundles.ts';
 import { build } from '../../build/build.ts';
 import { useTempDirs } from '../helpers/files.ts';
 
@@ -78,5 +78,15 @@ describe('regards-worker start refuses to start', () => {
     expect(workers.map((w) => w.entry.sha256).sort()).toEqual(
       manifest.workers.map((w: { sha256: string }) => w.sha256).sort(),
     );
+  });
+});
+
+describe('a verified version', () => {
+  it('is where its files really are: a link swapped afterwards does not change what its threads load', async () => {
+    const link = join(await tempDir(), 'current');
+    await symlink(dist, link);
+    const verified = await verifyBundles(link);
+    for (const bundle of verified) expect(bundle.path.startsWith(`${await realpath(dist)}/`)).toBe(true);
+    expect(verified.every((bundle) => !bundle.path.includes('/current/'))).toBe(true);
   });
 });
