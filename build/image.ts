@@ -1,6 +1,6 @@
 /**
- * `npm run image`: the generic adapter image, built from deploy/Dockerfile with podman (or docker where
- * there is no podman). Its base is the `NODE_IMAGE` build argument (node:24-bookworm-slim by default).
+ * `npm run image`: the generic adapter image, built from deploy/Dockerfile with the first container
+ * engine that works (podman, then docker; a client whose daemon does not answer is no engine). Its base is the `NODE_IMAGE` build argument (node:24-bookworm-slim by default).
  * Where that base cannot be pulled (a machine with no registry), podman builds on a local base made from
  * Debian's packages and the Node 24 binary this project installs: the same Dockerfile either way.
  */
@@ -41,34 +41,69 @@ export interface Engine {
 
 const execute = promisify(execFile);
 
-function onPath(command: string): boolean {
-  return (process.env.PATH ?? '').split(':').some((dir) => dir !== '' && existsSync(join(dir, command)));
+/** How to get a working engine, one line per platform the README names. */
+export const ENGINE_INSTALL_HINTS: readonly string[] = [
+  'Debian, Ubuntu: apt-get install -y --no-install-recommends podman runc',
+  'Fedora, RHEL: dnf install -y podman',
+  'macOS: brew install podman && podman machine init && podman machine start',
+  'or start the Docker daemon, where docker is installed',
+];
+
+/** How long `podman info` / `docker info` may take to answer before the engine counts as not working. */
+const INFO_TIMEOUT_MS = 15_000;
+
+/** podman's configuration for this machine: sandboxes that forbid raising resource limits, hybrid cgroups. */
+async function podmanEnv(): Promise<NodeJS.ProcessEnv> {
+  if (process.env.CONTAINERS_CONF !== undefined) return process.env;
+  const conf = join(ROOT, 'node_modules', '.cache', 'regards-worker', 'containers.conf');
+  await mkdir(join(conf, '..'), { recursive: true });
+  await writeFile(
+    conf,
+    [
+      '[containers]',
+      'default_ulimits = ["nofile=20000:20000", "nproc=10000:10000"]',
+      '[engine]',
+      'runtime = "runc"',
+      '',
+    ].join('\n'),
+  );
+  return { ...process.env, CONTAINERS_CONF: conf };
 }
 
+/** Whether `<command> info` answers, within INFO_TIMEOUT_MS: a client without its daemon does not. */
+async function answersInfo(command: string, env: NodeJS.ProcessEnv): Promise<boolean> {
+  return execute(command, ['info'], { env, timeout: INFO_TIMEOUT_MS }).then(
+    () => true,
+    () => false,
+  );
+}
+
+let chosen: Promise<Engine> | undefined;
+
 /**
- * podman, with a configuration for sandboxes that forbid raising resource limits and for hosts with
- * hybrid cgroups (runc rather than crun), unless CONTAINERS_CONF names one already; or docker.
+ * The first container engine that works (its `info` answers), not the first on the PATH: podman (with
+ * runc, unless CONTAINERS_CONF names a configuration), then docker. Asked once per process; rejects,
+ * saying what to install, when none works.
  */
-export async function containerEngine(): Promise<Engine> {
-  if (onPath('podman')) {
-    if (process.env.CONTAINERS_CONF !== undefined) return { command: 'podman', env: process.env };
-    const conf = join(ROOT, 'node_modules', '.cache', 'regards-worker', 'containers.conf');
-    await mkdir(join(conf, '..'), { recursive: true });
-    await writeFile(
-      conf,
-      [
-        '[containers]',
-        'default_ulimits = ["nofile=20000:20000", "nproc=10000:10000"]',
-        '[engine]',
-        'runtime = "runc"',
-        '',
-      ].join('\n'),
-    );
-    return { command: 'podman', env: { ...process.env, CONTAINERS_CONF: conf } };
+export function containerEngine(): Promise<Engine> {
+  chosen ??= findEngine();
+  return chosen;
+}
+
+/** The search itself, uncached: `candidates` lets a test put a stub first on the PATH. */
+export async function findEngine(
+  candidates: readonly Engine['command'][] = ['podman', 'docker'],
+): Promise<Engine> {
+  const tried: string[] = [];
+  for (const command of candidates) {
+    const env = command === 'podman' ? await podmanEnv() : process.env;
+    if (await answersInfo(command, env)) return { command, env };
+    tried.push(`${command} info`);
   }
-  if (onPath('docker')) return { command: 'docker', env: process.env };
   throw new Error(
-    'neither podman nor docker is installed: on Debian, apt-get install -y --no-install-recommends podman runc',
+    [`no working container engine (${tried.join(', ')}: no answer); install one:`, ...ENGINE_INSTALL_HINTS]
+      .map((line, i) => (i === 0 ? line : `  ${line}`))
+      .join('\n'),
   );
 }
 
@@ -198,6 +233,7 @@ export async function buildImage(
 ): Promise<BuiltImage> {
   const log = options.log ?? ((line: string) => console.log(line));
   const engine = await containerEngine();
+  log(`container engine: ${engine.command} (${engine.command} info answers)`);
   const base = await baseImage(engine, log);
   const started = Date.now();
   const args = ['build', '--build-arg', `NODE_IMAGE=${base}`, '-f', 'deploy/Dockerfile', '-t', IMAGE];

@@ -8,6 +8,9 @@ import { RESPONSE_EXCHANGE, workerTopology } from '../../protocol/index.ts';
 import { connectTestBroker, type Observer, type TestBroker, uniqueType } from './helpers/broker.ts';
 import { buildBehave, startTestHost, waitUntil } from './helpers/host.ts';
 import { type PrivateBroker, startCluster } from './helpers/private-broker.ts';
+import { needs, RABBITMQ_SERVER } from './helpers/requirements.ts';
+
+const ready = await needs('the cluster tests', [RABBITMQ_SERVER]);
 
 let cluster: Awaited<ReturnType<typeof startCluster>>;
 let a: PrivateBroker;
@@ -17,6 +20,7 @@ let onA: TestBroker;
 let onB: TestBroker;
 
 beforeAll(async () => {
+  if (!ready) return;
   cluster = await startCluster('cluster');
   a = cluster.first;
   b = cluster.second;
@@ -61,7 +65,7 @@ const connectedTo = (lines: readonly string[]) =>
     .filter((line) => line.includes('"msg":"connected"'))
     .map((line) => /"node":"amqp:\/\/([^/"]+)/.exec(line)?.[1]);
 
-describe('the node the host is connected to stops', () => {
+describe.runIf(ready)('the node the host is connected to stops', () => {
   it('moves to the other node, and answers every request published meanwhile', async () => {
     const { type, bundles } = await typeOnA('moves');
     const responses = await onA.observe(RESPONSE_EXCHANGE);
@@ -85,7 +89,7 @@ describe('the node the host is connected to stops', () => {
   });
 });
 
-describe("the request queue's own node stops", () => {
+describe.runIf(ready)("the request queue's own node stops", () => {
   it('keeps retrying, not ready and not spinning, then resumes when the node is back', async () => {
     const { type, bundles } = await typeOnA('home');
     const responses = await onB.observe(RESPONSE_EXCHANGE);

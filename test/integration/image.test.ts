@@ -33,6 +33,9 @@ import {
 } from './helpers/broker.ts';
 import { buildProject, type ChildHost, type Env, sourceAs, spawnProcess, waitUntil } from './helpers/host.ts';
 import { eventsUntil, exampleChainConfig, submit } from './helpers/manager.ts';
+import { CONTAINER_ENGINE, needs } from './helpers/requirements.ts';
+
+const ready = await needs('the image tests', [CONTAINER_ENGINE]);
 
 const RUNTIME_UID = 1000;
 const DRAIN_SECONDS = 10;
@@ -54,6 +57,7 @@ let data: string;
 const containers: string[] = [];
 
 beforeAll(async () => {
+  if (!ready) return;
   engine = await containerEngine();
   const built = await buildImage({ log: () => undefined });
   console.log(`image ${built.name}: ${(built.sizeBytes / 1e6).toFixed(0)} MB on ${built.base}`);
@@ -136,7 +140,7 @@ async function startContainer(env: Env = {}, args: readonly string[] = []): Prom
 const requestIdOf = (message: Received) => String(message.headers['regards.request.id']);
 const statusOf = (message: Received) => (message.json as { status?: string } | undefined)?.status;
 
-describe('the image serving bundles mounted at /bundles', () => {
+describe.runIf(ready)('the image serving bundles mounted at /bundles', () => {
   let container: Container;
   let responses: Observer;
   let deadLetters: Observer;
@@ -233,7 +237,7 @@ describe('the image serving bundles mounted at /bundles', () => {
   });
 });
 
-describe('the image file system', () => {
+describe.runIf(ready)('the image file system', () => {
   it('is read-only but for /data, a volume the runtime user may write', async () => {
     const probe = (path: string) =>
       engineRun(engine, [

@@ -18,6 +18,9 @@ import {
   spawnCompiledHost,
   waitUntil,
 } from './helpers/host.ts';
+import { JEMALLOC, needs } from './helpers/requirements.ts';
+
+const ready = await needs('the memory test', [JEMALLOC]);
 
 const tempDir = useTempDirs();
 const broker = await connectTestBroker();
@@ -30,7 +33,7 @@ async function rssMb(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
 }
 
-describe('the largest inputs the limits allow', () => {
+describe.runIf(ready)('the largest inputs the limits allow', () => {
   it('are each answered once; /livez answers within 1 s meanwhile; RSS comes back under 150 MB', async () => {
     const behave = uniqueType('large');
     const metadata = uniqueType('large-meta');

@@ -12,6 +12,9 @@ import { connectTestBroker, type TestBroker, uniqueType } from './helpers/broker
 import { type Certificates, makeCertificates } from './helpers/certificates.ts';
 import { buildBehave, type Env, spawnHost, startTestHost } from './helpers/host.ts';
 import { type PrivateBroker, startPrivateBroker } from './helpers/private-broker.ts';
+import { needs, OPENSSL, RABBITMQ_SERVER } from './helpers/requirements.ts';
+
+const ready = await needs('the TLS tests', [OPENSSL, RABBITMQ_SERVER]);
 
 let node: PrivateBroker;
 let certs: Certificates;
@@ -20,6 +23,7 @@ let bundles: string;
 const type = uniqueType('tls');
 
 beforeAll(async () => {
+  if (!ready) return;
   node = await startPrivateBroker({
     label: 'tls',
     extraPorts: ['tls'],
@@ -52,7 +56,7 @@ const mutual = (): Env => ({
   AMQP_KEY_FILE: certs.clientKey,
 });
 
-describe('a host with the CA, its certificate and its key', () => {
+describe.runIf(ready)('a host with the CA, its certificate and its key', () => {
   it('connects over TLS and answers requests', async () => {
     const instanceId = `it-tls-${type}`;
     const host = await startTestHost(bundles, { ...mutual(), WORKER_INSTANCE_ID: instanceId });
@@ -81,7 +85,7 @@ describe('a host with the CA, its certificate and its key', () => {
   });
 });
 
-describe('a TLS connection that cannot be trusted stops the host at start, exit 3', () => {
+describe.runIf(ready)('a TLS connection that cannot be trusted stops the host at start, exit 3', () => {
   const refusedWith = async (env: Env, reason: RegExp) => {
     const child = spawnHost(bundles, env);
     const code = await Promise.race([
@@ -128,7 +132,7 @@ describe('a TLS connection that cannot be trusted stops the host at start, exit 
   });
 });
 
-describe('TLS settings that cannot be right are refused before connecting', () => {
+describe.runIf(ready)('TLS settings that cannot be right are refused before connecting', () => {
   const problemOf = (env: Env) => {
     try {
       loadConfig(env);

@@ -115,6 +115,10 @@ async function ownedByBroker(dir: string): Promise<void> {
   if (process.getuid?.() !== 0) return;
   await chmod(dir, 0o755);
   await run('chown', ['-R', 'rabbitmq:rabbitmq', dir]);
+  // The run's folder is made traversable (test/leftovers.ts); a TMPDIR above it that is not says so here.
+  await run('runuser', ['-u', 'rabbitmq', '--', 'test', '-w', dir]).catch(() => {
+    throw new Error(`the rabbitmq user cannot reach ${dir}: let it traverse the folders above (chmod o+x)`);
+  });
 }
 
 /** Two nodes of the test's own, clustered: `second` joined `first`. Stopped together by `stop()`. */
