@@ -14,6 +14,7 @@ import {
   encodeNewRequest,
   encodeResponse,
   encodeRetry,
+  eventRequestId,
   type Limits,
   type RetryPolicy,
   requestQueueName,
@@ -101,6 +102,7 @@ export function handleDelivery(
       attempt,
       durationMs: Math.round(performance.now() - started),
       ...(settled.reason === undefined ? {} : { reason: settled.reason }),
+      ...(settled.eventRequestIds === undefined ? {} : { eventRequestIds: settled.eventRequestIds }),
     };
     if (settled.ending === 'unconfirmed' || settled.ending === 'rejected') log.warn('settled', fields);
     else log.info('settled', fields);
@@ -113,6 +115,8 @@ export function handleDelivery(
 interface Settled {
   readonly ending: Ending;
   readonly reason?: string | undefined;
+  /** The request ids of the events it sent (each derived from the request's), for an operator to follow. */
+  readonly eventRequestIds?: readonly string[];
 }
 
 /**
@@ -129,7 +133,10 @@ async function carryOut(
   try {
     await publishDecision(worker, delivery, processed, decision, port);
     port.ack();
-    return { ending: decision.ending, reason: reasonOf(decision) };
+    if (decision.action !== 'reply' || decision.events.length === 0 || request === undefined)
+      return { ending: decision.ending, reason: reasonOf(decision) };
+    const eventRequestIds = decision.events.map((_, i) => eventRequestId(request.requestId, i + 1));
+    return { ending: decision.ending, reason: reasonOf(decision), eventRequestIds };
   } catch (error) {
     if (!(error instanceof PublishError) || error.code === 'CHANNEL_CLOSED') throw error;
     if (decision.action !== 'reply' || request === undefined) {

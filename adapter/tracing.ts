@@ -15,7 +15,7 @@ import {
   type TextMapGetter,
   trace,
 } from '@opentelemetry/api';
-import { type Delivery, type Ending, headerString, type OutgoingMessage } from '../protocol/index.ts';
+import { type Delivery, type Ending, HEADER, headerString, type OutgoingMessage } from '../protocol/index.ts';
 import { SDK_VERSION } from '../sdk/index.ts';
 
 export interface Tracing {
@@ -131,6 +131,8 @@ export async function sendTraced<M extends OutgoingMessage>(
   try {
     const message = build(traceHeaders);
     const destination = message.exchange || message.routingKey;
+    // An event's own request id, where it is not the request's (conversation) id.
+    const messageId = message.headers[HEADER.requestId];
     span.updateName(`send ${destination}`);
     span.setAttributes({
       'messaging.system': 'rabbitmq',
@@ -139,6 +141,9 @@ export async function sendTraced<M extends OutgoingMessage>(
       'messaging.operation.name': 'publish',
       'messaging.rabbitmq.destination.routing_key': message.routingKey,
       ...(conversationId === undefined ? {} : { 'messaging.message.conversation_id': conversationId }),
+      ...(messageId === undefined || messageId === conversationId
+        ? {}
+        : { 'messaging.message.id': String(messageId) }),
     });
     await publish({ ...message, headers: { ...message.headers, ...traceHeaders } });
   } catch (error) {

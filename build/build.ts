@@ -176,6 +176,9 @@ async function publish(built: readonly Built[], outDir: string): Promise<Manifes
       ...(definition.emits.length === 0 ? {} : { emits: [...definition.emits] }),
       inputSchema: definition.inputJsonSchema(),
       ...(definition.outputJsonSchema() === undefined ? {} : { outputSchema: definition.outputJsonSchema() }),
+      ...(definition.featurePropertiesJsonSchema?.() === undefined
+        ? {}
+        : { featurePropertiesSchema: definition.featurePropertiesJsonSchema() }),
     });
   }
   const manifest: Manifest = {

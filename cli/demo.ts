@@ -16,8 +16,10 @@ import { inRequesterSpan, startTracing } from '../adapter/tracing.ts';
 import { build } from '../build/build.ts';
 import { parseManagerConfig } from '../manager/config.ts';
 import { startLocalManager } from '../manager/manager.ts';
+import { parseModel } from '../manager/regards-model.ts';
 import type { ResponseEvent } from '../manager/requester.ts';
 import { connectRequester, type Requester } from '../manager/requester.ts';
+import type { Verdict } from '../manager/rs-fem-stand-in.ts';
 import { EXIT, type Io } from './io.ts';
 import { formatTrace, SPAN_KIND, startTraceReceiver, type TraceReceiver } from './trace-receiver.ts';
 
@@ -42,10 +44,12 @@ export async function demoCommand(_args: readonly string[], io: Io): Promise<num
   const tracing = await startTracing({ ...io.env, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint }, 'regards-demo');
   let adapter: ChildProcess | undefined;
   let work: string | undefined;
-  const featureUpdates: { requestId: string; body: unknown }[] = [];
+  const featureUpdates: { requestId: string; body: unknown; verdict: Verdict }[] = [];
   const manager = await startLocalManager({
     url,
     config: parseManagerConfig(JSON.parse(await readFile(join(ROOT, 'deploy/regards-workers.json'), 'utf8'))),
+    // The product's model, which an administrator imports into REGARDS: the stand-in for rs-fem checks against it.
+    models: [parseModel(await readFile(join(ROOT, 'deploy/models/DEMO_PRODUCT.xml'), 'utf8'))],
     log: createLogger('warn', (line) => io.err(`${line}\n`)),
     onFeatureUpdate: (update) => featureUpdates.push(update),
   });
@@ -117,7 +121,7 @@ export async function demoCommand(_args: readonly string[], io: Io): Promise<num
       throw new Error(`the product request ended ${single?.state ?? 'without a final answer'}`);
     // Confirmed before the response was published; the stand-in for rs-fem logs it as it comes.
     for (let waited = 0; featureUpdates.length === 0 && waited < 5_000; waited += 50) await sleep(50);
-    for (const update of featureUpdates) io.out(describeFeatureUpdate(update.body));
+    for (const update of featureUpdates) io.out(describeFeatureUpdate(update.body, update.verdict));
 
     // Stopping the adapter flushes its spans; then ours.
     adapter.kill('SIGTERM');
@@ -151,7 +155,7 @@ export async function demoCommand(_args: readonly string[], io: Io): Promise<num
 }
 
 /** A feature update as the stand-in for rs-fem received it: the feature and what changes. */
-function describeFeatureUpdate(body: unknown): string {
+function describeFeatureUpdate(body: unknown, verdict: Verdict): string {
   const { feature } = body as {
     feature: { urn: string; model: string; properties: Record<string, unknown>; geometry?: unknown };
   };
@@ -159,7 +163,11 @@ function describeFeatureUpdate(body: unknown): string {
     ...(feature.geometry === undefined ? {} : { geometry: feature.geometry }),
     properties: feature.properties,
   });
-  return `FeatureUpdateRequestEvent to rs-fem  feature ${feature.urn} (model ${feature.model})\n  ${changes.length > 160 ? `${changes.slice(0, 157)}…` : changes}\n`;
+  const fem =
+    verdict.verdict === 'refused'
+      ? `rs-fem would refuse it: ${verdict.problems.join('; ')}`
+      : `rs-fem would store it (request id ${verdict.verdict === 'duplicate' ? 'seen before' : 'new'}, model ${feature.model} checked)`;
+  return `FeatureUpdateRequestEvent to rs-fem  feature ${feature.urn} (model ${feature.model})\n  ${changes.length > 160 ? `${changes.slice(0, 157)}…` : changes}\n  ${fem}\n`;
 }
 
 /** One line per ResponseEvent; a SUCCESS's GeoJSON content follows, one line per feature. */

@@ -8,7 +8,16 @@
 import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import * as z from 'zod';
-import { type Context, defineWorker, error, featureUpdate, success } from '../sdk/index.ts';
+import {
+  type Context,
+  defineWorker,
+  error,
+  featureDate,
+  featureModel,
+  featureUpdate,
+  featureUrn,
+  success,
+} from '../sdk/index.ts';
 import { extractedFiles } from './lib/extracted-files.ts';
 import { absolutePath, errorCode, md5Checksum, md5File } from './lib/files.ts';
 import { MAX_GEOJSON_BYTES, readGeoJson } from './lib/geojson.ts';
@@ -22,19 +31,37 @@ const feature = z.object({
   properties: z.record(z.string(), z.json()),
 });
 type Feature = z.infer<typeof feature>;
-const PRODUCT_DATES = ['datetime', 'start_datetime', 'end_datetime', 'created', 'updated'];
+const PRODUCT_DATES = ['datetime', 'start_datetime', 'end_datetime', 'created', 'updated'] as const;
+
+/**
+ * What its feature updates set, as the model shipped beside it names them
+ * (deploy/models/DEMO_PRODUCT.xml): the product's dates, and a `file` fragment.
+ */
+const productProperties = z.strictObject({
+  ...Object.fromEntries(PRODUCT_DATES.map((name) => [name, featureDate().optional()])),
+  file: z.strictObject({
+    name: z.string(),
+    path: z.string(),
+    size: z.number().int().nonnegative(),
+    checksum: z.strictObject({ algorithm: z.string(), value: z.string() }),
+    mimeType: z.string(),
+    modified: featureDate(),
+    created: featureDate().optional(),
+  }),
+});
 
 export default defineWorker({
   type: 'extract-metadata',
   accepts: ['product-file', 'extracted-files'],
   produces: 'geojson-update',
   emits: ['feature-update'],
+  featureProperties: productProperties,
   input: z.union([
     z.object({
       path: absolutePath,
       id: z.string().min(1).optional(),
       /** The product in REGARDS: given, its feature is updated in rs-fem (which requires its model). */
-      feature: z.object({ urn: z.string().regex(/^URN:FEATURE:/), model: z.string().min(1) }).optional(),
+      feature: z.object({ urn: featureUrn(), model: featureModel() }).optional(),
     }),
     extractedFiles,
   ]),
@@ -63,7 +90,7 @@ export default defineWorker({
                 urn: body.feature.urn,
                 model: body.feature.model,
                 id: only.id,
-                properties: only.properties,
+                properties: updatedProperties(only.properties),
                 ...(only.geometry === null ? {} : { geometry: only.geometry }),
               }),
             ];
@@ -72,6 +99,25 @@ export default defineWorker({
     return success({ content: { type: 'FeatureCollection', features } });
   },
 });
+
+/**
+ * The feature's properties as rs-fem stores them: dates as date-times with an offset (a date alone is
+ * midnight UTC); a product date that is no date at all stays in the answered Feature but not in the update.
+ */
+function updatedProperties(properties: Feature['properties']): Feature['properties'] {
+  const updated: Feature['properties'] = {};
+  for (const [name, value] of Object.entries(properties)) {
+    const date = (PRODUCT_DATES as readonly string[]).includes(name) ? asDateTime(value) : value;
+    if (date !== undefined) updated[name] = date;
+  }
+  return updated;
+}
+
+function asDateTime(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const text = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value;
+  return featureDate().safeParse(text).success ? text : undefined;
+}
 
 async function describe(id: string, path: string, signal: Context['signal']): Promise<Feature> {
   const info = await stat(path);

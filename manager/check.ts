@@ -10,8 +10,8 @@ import { managerRuleErrors } from './rules.ts';
 import { incompatibilities, type JsonSchema } from './schema-compatibility.ts';
 
 export interface CheckProblem {
-  /** Whose rule: the real manager's, the bundles', or the schemas between steps. */
-  readonly rule: 'manager' | 'bundles' | 'schemas';
+  /** Whose rule: the real manager's, the bundles', the schemas between steps, or a REGARDS model's. */
+  readonly rule: 'manager' | 'bundles' | 'schemas' | 'model';
   readonly severity: 'error' | 'warning';
   readonly key: string | undefined;
   readonly message: string;

@@ -2,7 +2,8 @@
  * The local Worker Manager on RabbitMQ: for development and tests, never a production manager.
  * It takes RequestEvents, heartbeats, worker responses and dead-lettered requests, and publishes
  * dispatches and ResponseEvents as ManagerState decides. It also stands in for REGARDS' feature
- * manager (rs-fem): it takes the feature updates workers send, and logs a line for each.
+ * manager (rs-fem): it takes the feature updates workers send, and logs a line for each, saying whether
+ * rs-fem would store it (rs-fem-stand-in.ts, against the models it is given).
  */
 import { randomUUID } from 'node:crypto';
 import * as amqp from 'amqplib';
@@ -24,6 +25,8 @@ import {
 } from '../protocol/index.ts';
 import type { Logger } from '../sdk/index.ts';
 import type { ManagerConfig } from './config.ts';
+import type { RegardsModel } from './regards-model.ts';
+import { RsFemStandIn, type Verdict } from './rs-fem-stand-in.ts';
 import { type Effect, ManagerState } from './state.ts';
 
 export interface LocalManager {
@@ -36,8 +39,10 @@ export async function startLocalManager(options: {
   config: ManagerConfig;
   log: Logger;
   now?: () => number;
-  /** Each feature update a worker sent (the manager standing in for rs-fem). */
-  onFeatureUpdate?: (update: { requestId: string; body: unknown }) => void;
+  /** The tenant's REGARDS models, against which feature updates are checked as rs-fem would. */
+  models?: readonly RegardsModel[];
+  /** Each feature update a worker sent (the manager standing in for rs-fem), and what rs-fem would do. */
+  onFeatureUpdate?: (update: { requestId: string; body: unknown; verdict: Verdict }) => void;
 }): Promise<LocalManager> {
   const { log } = options;
   const now = options.now ?? Date.now;
@@ -140,6 +145,7 @@ export async function startLocalManager(options: {
     return effects;
   });
   // Standing in for rs-fem: without a listener, a worker's feature updates would be unroutable.
+  const fem = new RsFemStandIn(options.models);
   await channel.assertExchange(eventExchange(FEATURE_UPDATE_EVENT), 'fanout', { durable: true });
   await listen(
     `regards-worker.local-manager.${instance}.feature-updates`,
@@ -150,12 +156,17 @@ export async function startLocalManager(options: {
         body = JSON.parse(new TextDecoder().decode(d.body));
       } catch {}
       const feature = (body as { feature?: { urn?: unknown; properties?: unknown } } | undefined)?.feature;
-      log.info('FeatureUpdateRequestEvent', {
+      const verdict = fem.receive(requestId, body);
+      const fields = {
         requestId,
         urn: feature?.urn,
         properties: feature?.properties,
-      });
-      options.onFeatureUpdate?.({ requestId, body });
+        rsFem: verdict.verdict,
+      };
+      if (verdict.verdict === 'refused')
+        log.warn('FeatureUpdateRequestEvent rs-fem would refuse', { ...fields, problems: verdict.problems });
+      else log.info('FeatureUpdateRequestEvent', fields);
+      options.onFeatureUpdate?.({ requestId, body, verdict });
       return [];
     },
     { exchange: eventExchange(FEATURE_UPDATE_EVENT), key: '' },

@@ -1,6 +1,7 @@
 /** The REGARDS worker protocol, pure: names, decoding, encoding, and the settle decision. */
 
 export * from './events.ts';
+export * from './feature-update.ts';
 export * from './limits.ts';
 export * from './manager-side.ts';
 export * from './message.ts';

@@ -3,7 +3,7 @@
  * to what is published (confirmed first) and what becomes of the delivery. Pure.
  */
 
-import type { WorkerEventOut } from './events.ts';
+import { eventProblems, type WorkerEventOut } from './events.ts';
 import {
   base64Length,
   capMessages,
@@ -166,6 +166,10 @@ function reply(verdict: Verdict, limits: Limits): Decision {
   if (verdict.status !== 'SUCCESS') return answer(verdict.status, verdict.messages);
   const problem = checkAdditionalHeaders(verdict.headers) ?? checkSizes(verdict, limits);
   if (problem !== undefined) return answer('ERROR', [problem]);
+  const denied = (verdict.events ?? []).flatMap((event, i) =>
+    eventProblems(event).map((p) => `event ${i + 1} (${event.kind}) would be refused: ${p}`),
+  );
+  if (denied.length > 0) return answer('ERROR', denied);
   const additionalHeaders = verdict.headers as Record<string, string>;
   return {
     action: 'reply',

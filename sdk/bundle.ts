@@ -39,6 +39,8 @@ export const manifestEntry = z.object({
   inputSchema: z.record(z.string(), z.unknown()),
   /** The JSON Schema of its success content, when the definition declares `output`. */
   outputSchema: z.record(z.string(), z.unknown()).optional(),
+  /** The JSON Schema of the properties its feature updates set, when it emits feature-update. */
+  featurePropertiesSchema: z.record(z.string(), z.unknown()).optional(),
 });
 
 export const manifest = z.object({

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { DEFINITION_KIND } from './definition-of.ts';
-import { EVENT_KINDS, type EventKind } from './events.ts';
+import { EVENT_KINDS, type EventKind, eventIssues } from './events.ts';
+import { issueMessages } from './issues.ts';
 import type { Context, Request } from './request.ts';
 import type { Content, ContentOf, Json, NewRequest, Result } from './result.ts';
 import { SDK_VERSION } from './version.ts';
@@ -33,6 +34,12 @@ export interface WorkerSpec<In extends z.ZodType, Out extends z.ZodType> {
   memoryMb?: number;
   /** The kinds of event it sends to other REGARDS services on success (`events`); others are refused. */
   emits?: readonly EventKind[];
+  /**
+   * With `emits: ['feature-update']` (required then): the schema of the properties its feature updates
+   * set, as the REGARDS model names them (fragments as nested objects, dates as `featureDate()`). An
+   * update whose properties fail it answers ERROR; `check --model` checks it against a REGARDS model.
+   */
+  featureProperties?: z.ZodType;
   /** Its return type comes from `output` alone (NoInfer): without one, content is any Content. */
   handler(
     request: Request<z.output<In>>,
@@ -88,6 +95,8 @@ export interface WorkerDefinition<Body = unknown, Out = Content> {
   readonly memoryMb: number | undefined;
   /** The kinds of event it may send. */
   readonly emits: readonly EventKind[];
+  /** The JSON Schema of the properties its feature updates set, when it sends any. */
+  featurePropertiesJsonSchema(): Record<string, unknown> | undefined;
   /** The author's handler, for tests that call it directly (a method: any definition is a WorkerDefinition). */
   handler(request: Request<Body>, ctx: Context): Result<Out> | Promise<Result<Out>>;
   /** JSON Schema of the request body, for the manifest and for documentation. */
@@ -139,13 +148,17 @@ export function defineWorker<In extends z.ZodType, Out extends z.ZodType = z.Zod
       spec.output === undefined
         ? undefined
         : z.toJSONSchema(spec.output, { io: 'output', unrepresentable: 'any' }),
+    featurePropertiesJsonSchema: () =>
+      spec.featureProperties === undefined
+        ? undefined
+        : z.toJSONSchema(spec.featureProperties, { io: 'output', unrepresentable: 'any' }),
     run: async (raw, ctx) => {
       const json = parseJson(raw.body);
       if (!json.ok) return { status: 'INVALID_CONTENT', messages: [json.message] };
       const input = spec.input.safeParse(json.value);
       if (!input.success) return { status: 'INVALID_CONTENT', messages: issueMessages(input.error) };
       const result: unknown = await spec.handler({ ...raw, body: input.data }, ctx);
-      return toOutcome(result, spec.output, spec.emits ?? []);
+      return toOutcome(result, spec);
     },
   };
 }
@@ -179,6 +192,12 @@ function checkSpec(spec: WorkerSpec<z.ZodType, z.ZodType>): void {
     !(Array.isArray(spec.emits) && spec.emits.every((kind) => EVENT_KINDS.includes(kind)))
   )
     problems.push(`emits must list kinds among ${EVENT_KINDS.join(', ')}`);
+  if (spec.featureProperties !== undefined && !(spec.featureProperties instanceof z.ZodType))
+    problems.push('featureProperties must be a zod schema');
+  else if (spec.emits?.includes('feature-update') && spec.featureProperties === undefined)
+    problems.push(
+      "emits: ['feature-update'] needs featureProperties: the zod schema of the properties it sends",
+    );
   if (typeof spec.handler !== 'function') problems.push('handler must be a function');
   if (problems.length > 0) {
     throw new ContractError('INVALID_DEFINITION', `worker ${String(spec.type)}: ${problems.join('; ')}`);
@@ -199,29 +218,7 @@ function parseJson(body: Uint8Array): { ok: true; value: unknown } | { ok: false
   }
 }
 
-/** Issues reported at most: the rest are counted (the host bounds what it publishes anyway). */
-const MAX_ISSUES = 50;
-
-/** One message per issue, each naming the field: `files[0].path: Invalid input: expected string...`. */
-export function issueMessages(error: z.ZodError): string[] {
-  const { issues } = error;
-  const messages = issues.slice(0, MAX_ISSUES).map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
-  if (issues.length > MAX_ISSUES) messages.push(`… and ${issues.length - MAX_ISSUES} more issues`);
-  return messages;
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return '(body)';
-  return path
-    .map((key, index) => {
-      if (typeof key === 'number') return `[${key}]`;
-      const name = String(key);
-      return index === 0 ? name : `.${name}`;
-    })
-    .join('');
-}
-
-function toOutcome(result: unknown, output: z.ZodType | undefined, emits: readonly EventKind[]): Outcome {
+function toOutcome(result: unknown, spec: WorkerSpec<z.ZodType, z.ZodType>): Outcome {
   if (!isRecord(result)) throw notAResult(result);
   const { status } = result;
   if (status === 'INVALID_CONTENT' || status === 'ERROR') {
@@ -237,16 +234,9 @@ function toOutcome(result: unknown, output: z.ZodType | undefined, emits: readon
   const events = result.events ?? [];
   if (!isRecord(headers) || !Array.isArray(requests) || !Array.isArray(messages) || !Array.isArray(events))
     throw notAResult(result);
-  const undeclared = [...new Set(events.map((event) => String(isRecord(event) ? event.kind : event)))].filter(
-    (kind) => !emits.includes(kind as EventKind),
-  );
-  if (undeclared.length > 0)
-    return {
-      status: 'ERROR',
-      messages: [
-        `the worker sends events it does not declare in emits: ${undeclared.join(', ')} (it declares ${emits.length === 0 ? 'none' : emits.join(', ')})`,
-      ],
-    };
+  const refused = eventIssues(events, spec.emits ?? [], spec.featureProperties);
+  if (refused.length > 0) return { status: 'ERROR', messages: refused };
+  const output = spec.output;
   if (output !== undefined && result.content !== undefined) {
     const checked = output.safeParse(result.content);
     if (!checked.success) {

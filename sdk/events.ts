@@ -4,6 +4,9 @@
  * manifest so that an operator sees which services a bundle writes to; an undeclared one fails the
  * request. Plain data, built with the helpers below.
  */
+import * as z from 'zod';
+import { featureUrnProblem, MODEL_NAME } from '../protocol/feature-update.ts';
+import { issueMessages } from './issues.ts';
 import type { Json } from './result.ts';
 
 /** The kinds of event a definition may declare in `emits`. */
@@ -85,4 +88,52 @@ export function featureUpdate(options: FeatureUpdateOptions): FeatureUpdate {
     },
     ...(options.fileUpdateMode === undefined ? {} : { fileUpdateMode: options.fileUpdateMode }),
   };
+}
+
+/**
+ * A date property as rs-fem reads a `DATE_ISO8601` attribute: an ISO 8601 date-time with its offset
+ * (`2024-05-01T10:00:00Z`, `…+02:00`). A date alone (`2024-05-01`) is refused: write it as a date-time.
+ */
+export const featureDate = () => z.iso.datetime({ offset: true });
+
+/** A feature URN as rs-fem reads it (`URN:FEATURE:DATA:<tenant>:<UUID>:V<n>`), for an input schema. */
+export const featureUrn = () =>
+  z.string().superRefine((urn, ctx) => {
+    const problem = featureUrnProblem(urn);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/** A REGARDS model name (1 to 32 of `0-9 a-z A-Z _`), for an input schema. */
+export const featureModel = () =>
+  z.string().regex(MODEL_NAME, 'not a REGARDS model name (1 to 32 of 0-9 a-z A-Z _)');
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Why the events a handler returned cannot be sent, as messages: a kind the definition does not
+ * declare in `emits`, or a feature update whose properties fail `featureProperties`. Empty when none.
+ */
+export function eventIssues(
+  events: readonly unknown[],
+  emits: readonly EventKind[],
+  featureProperties: z.ZodType | undefined,
+): string[] {
+  const kinds = events.map((event) => String(isRecord(event) ? event.kind : event));
+  const undeclared = [...new Set(kinds)].filter((kind) => !emits.includes(kind as EventKind));
+  if (undeclared.length > 0)
+    return [
+      `the worker sends events it does not declare in emits: ${undeclared.join(', ')} (it declares ${emits.length === 0 ? 'none' : emits.join(', ')})`,
+    ];
+  if (featureProperties === undefined) return [];
+  return events.flatMap((event, i) => {
+    const feature = isRecord(event) && isRecord(event.feature) ? event.feature : undefined;
+    if (feature === undefined) return [];
+    const checked = featureProperties.safeParse(feature.properties);
+    return checked.success
+      ? []
+      : issueMessages(checked.error).map(
+          (m) => `event ${i + 1} (feature-update): properties do not match featureProperties: ${m}`,
+        );
+  });
 }

@@ -129,3 +129,50 @@ describe('regards-worker check', () => {
     expect(alone.stdout).toContain('the configuration alone');
   });
 });
+
+describe('regards-worker check --model', () => {
+  it("is clean on the example's model and bundles, with the configuration or alone", async () => {
+    const alone = await cli(['check', '--model', 'deploy/models/DEMO_PRODUCT.xml', '--bundles', examples]);
+    expect(alone.stdout).toContain('deploy/models/DEMO_PRODUCT.xml: clean');
+    expect(alone.code).toBe(0);
+    const both = await cli([
+      'check',
+      '--config',
+      committed,
+      '--model',
+      'deploy/models/DEMO_PRODUCT.xml',
+      '--bundles',
+      examples,
+    ]);
+    expect(both.code).toBe(0);
+  });
+
+  it('names the worker, the model and each property that does not fit; exit 1', async () => {
+    const result = await cli(['check', '--model', 'test/fixtures/models/BEHAVE.xml', '--bundles', examples]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(
+      'error (model) worker "extract-metadata", model BEHAVE: property file is not an attribute of model BEHAVE',
+    );
+    expect(result.stdout).toContain(
+      'worker "extract-metadata", model BEHAVE: property start_datetime is not an attribute',
+    );
+  });
+
+  it('exits 2, saying why, on what is not a configuration, a model or a manifest; 64 without --bundles', async () => {
+    const notConfig = await cli(['check', '--config', 'package.json']);
+    expect(notConfig.code).toBe(2);
+    expect(notConfig.stderr).toContain('package.json holds no worker or workflow configuration');
+    for (const document of ['{}', '[]']) {
+      const path = join(await tempDir(), 'empty.json');
+      await writeFile(path, document);
+      expect((await cli(['check', '--config', path])).code).toBe(2);
+    }
+    const missing = await cli(['check', '--config', 'no-such-file.json']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('cannot read no-such-file.json');
+    const notModel = await cli(['check', '--model', 'package.json', '--bundles', examples]);
+    expect(notModel.code).toBe(2);
+    expect(notModel.stderr).toContain('package.json is not a REGARDS model');
+    expect((await cli(['check', '--model', 'deploy/models/DEMO_PRODUCT.xml'])).code).toBe(64);
+  });
+});

@@ -39,6 +39,8 @@ describe('npm run demo', () => {
       /^FeatureUpdateRequestEvent to rs-fem {2}feature URN:FEATURE:DATA:DEMO:[0-9a-f-]{36}:V1 \(model DEMO_PRODUCT\)$/m,
     );
     expect(stdout).toMatch(/^ {2}\{"geometry":\{"type":"Polygon".*"start_datetime":"2024-05-01T10:00:00Z"/m);
+    // Checked as rs-fem would, against the product's model (deploy/models/DEMO_PRODUCT.xml).
+    expect(stdout).toMatch(/^ {2}rs-fem would store it \(request id new, model DEMO_PRODUCT checked\)$/m);
     expect(stdout).toMatch(/^trace [0-9a-f]{32}$/m);
     expect(stdout).toMatch(/^submit archive-to-metadata \(producer/m);
     expect(stdout).toMatch(/^ {2}process regards\.worker\.extract-archive\.request \(consumer, [\d.]+ ms/m);

@@ -1,7 +1,14 @@
 /** Events in the function contract: declared in `emits`, built with helpers, refused when undeclared. */
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { defineWorker, featureUpdate, type Outcome, success } from '../../sdk/index.ts';
+import {
+  defineWorker,
+  featureDate,
+  featureUpdate,
+  featureUrn,
+  type Outcome,
+  success,
+} from '../../sdk/index.ts';
 
 const request = (body: unknown) => ({
   body: new TextEncoder().encode(JSON.stringify(body)),
@@ -18,7 +25,9 @@ const ctx = {
   log: { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined },
   progress: async () => undefined,
 };
-const update = featureUpdate({ urn: 'URN:FEATURE:DATA:t:u:V1', model: 'M', properties: { a: 1 } });
+const URN = 'URN:FEATURE:DATA:t:0f4d6d3c-1a2b-4c5d-8e9f-000000000042:V1';
+const update = featureUpdate({ urn: URN, model: 'M', properties: { a: 1 } });
+const featureProperties = z.strictObject({ a: z.number(), at: featureDate().optional() });
 
 describe('events', () => {
   it('a declared event is encoded for the host, its body the event without its kind', async () => {
@@ -26,6 +35,7 @@ describe('events', () => {
       type: 'emitter',
       accepts: ['in'],
       emits: ['feature-update'],
+      featureProperties,
       input: z.object({}),
       handler: () => success({ events: [update] }),
     });
@@ -62,5 +72,53 @@ describe('events', () => {
         handler: () => success(),
       }),
     ).toThrow(/emits must list kinds among feature-update/);
+  });
+
+  it('a definition that emits feature updates declares the shape of their properties', () => {
+    expect(() =>
+      defineWorker({
+        type: 'undeclared',
+        accepts: ['in'],
+        emits: ['feature-update'],
+        input: z.object({}),
+        handler: () => success(),
+      }),
+    ).toThrow(/emits: \['feature-update'\] needs featureProperties/);
+  });
+
+  it.each([
+    [
+      'a property it does not declare',
+      { a: 1, b: 2 },
+      /event 1 \(feature-update\): properties do not match featureProperties: .*"b"/,
+    ],
+    [
+      'a value of another type',
+      { a: 'one' },
+      /event 1 \(feature-update\): properties do not match featureProperties: a: /,
+    ],
+    ['a date alone where a date-time is declared', { a: 1, at: '2024-05-01' }, /at: /],
+    ['a date-time without its offset', { a: 1, at: '2024-05-01T10:00:00' }, /at: /],
+  ])('an update with %s answers ERROR naming it', async (_what, properties, message) => {
+    const worker = defineWorker({
+      type: 'emitter',
+      accepts: ['in'],
+      emits: ['feature-update'],
+      featureProperties,
+      input: z.object({}),
+      handler: () => success({ events: [featureUpdate({ urn: URN, model: 'M', properties })] }),
+    });
+    const outcome = await worker.run(request({}), ctx);
+    expect(outcome.status).toBe('ERROR');
+    expect(outcome.messages.join('\n')).toMatch(message);
+  });
+
+  it('featureDate takes a date-time with its offset; featureUrn a REGARDS feature URN', () => {
+    expect(featureDate().safeParse('2024-05-01T10:00:00+02:00').success).toBe(true);
+    expect(featureDate().safeParse('2024-05-01T08:00:00Z').success).toBe(true);
+    expect(featureUrn().safeParse(URN).success).toBe(true);
+    const refused = featureUrn().safeParse('URN:FEATURE:DATA:t:granule-1:V1');
+    expect(refused.success).toBe(false);
+    expect(refused.error?.issues[0]?.message).toMatch(/is not a REGARDS feature URN/);
   });
 });

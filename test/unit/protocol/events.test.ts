@@ -4,7 +4,9 @@ import {
   type DecodedRequest,
   EVENT_CLASSES,
   encodeEvent,
+  eventRequestId,
   FEATURE_UPDATE_EVENT,
+  nameBasedUuid,
   workerTopology,
 } from '../../../protocol/index.ts';
 import { encodeContent } from '../../../sdk/define-worker.ts';
@@ -53,7 +55,8 @@ describe('a feature update for rs-fem', () => {
     );
     expect(message.headers).toEqual({
       'regards.tenant': 'PROJECT1',
-      'regards.request.id': 'req-42-event-2',
+      'regards.request.id': eventRequestId('req-42', 2),
+      'regards.worker.request_id': 'req-42',
       'regards.request.owner': 'mission-x',
       'regards.request.date': '2026-11-26T12:00:00.123Z',
       'regards.converter': 'GSON',
@@ -102,5 +105,28 @@ describe('a feature update for rs-fem', () => {
 describe('event kinds', () => {
   it('every kind a definition may declare has its REGARDS class in the protocol, and no other', () => {
     expect(Object.keys(EVENT_CLASSES).sort()).toEqual([...EVENT_KINDS].sort());
+  });
+});
+
+describe('the request id of an event', () => {
+  it("is a name-based UUID (RFC 9562 version 5): the RFC's own example", () => {
+    // RFC 9562, appendix A.4: "www.example.com" in the DNS namespace.
+    expect(nameBasedUuid('6ba7b810-9dad-11d1-80b4-00c04fd430c8', 'www.example.com')).toBe(
+      '2ed6657d-e927-568b-95e1-2665a8aea6a2',
+    );
+  });
+
+  it('fits rs-fem (36 characters) whatever the request id, the same on redelivery, different per event and request', () => {
+    const uuid = '0b7e6c2a-9f1d-4e3b-8a5c-2d4f6e8a0b1c';
+    const ids = [
+      eventRequestId(uuid, 1),
+      eventRequestId(uuid, 2),
+      eventRequestId(`${uuid}x`, 1),
+      eventRequestId('r'.repeat(400), 1),
+    ];
+    for (const id of ids)
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(eventRequestId(uuid, 1)).toBe(ids[0]);
   });
 });
