@@ -60,7 +60,7 @@ async function loadBundleSet(
       .then(() => undefined);
   let bundles: VerifiedBundle[];
   try {
-    bundles = await verifyBundles(dir);
+    bundles = await verifyBundles(dir, config.types);
     if (bundles.length === 0) throw new Error(`the manifest in ${config.bundles} lists no workers`);
   } catch (error) {
     await dispose();

@@ -64,6 +64,11 @@ const schema = z.strictObject({
   AMQP_CERT_FILE: z.string().min(1).optional(),
   AMQP_KEY_FILE: z.string().min(1).optional(),
   WORKER_BUNDLES: z.string().min(1).default(DEFAULTS.WORKER_BUNDLES),
+  // The types to serve of the manifest's, comma-separated; the others' bundles need not be there.
+  WORKER_TYPES: z
+    .string()
+    .transform((list) => list.split(',').map((type) => type.trim()).filter((type) => type !== ''))
+    .optional(),
   WORKER_PREFETCH: integer(1, 65535).default(DEFAULTS.WORKER_PREFETCH),
   // RabbitMQ closes a channel whose delivery stays unacknowledged 30 minutes: stay well below.
   WORKER_TIMEOUT_SECONDS: seconds(0.001, 1500).default(DEFAULTS.WORKER_TIMEOUT_SECONDS),
@@ -101,6 +106,8 @@ export interface Config {
   /** Set for an amqps:// URL; the broker's certificate is always verified. */
   readonly tls: TlsFiles | undefined;
   readonly bundles: string;
+  /** The worker types to serve; all of the manifest's when undefined. */
+  readonly types: readonly string[] | undefined;
   readonly prefetch: number;
   readonly timeoutMs: number;
   readonly maxAttempts: number;
@@ -127,9 +134,37 @@ export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
 }
 
+/** Variables whose empty value would quietly mean another broker or other credentials: refused. */
+const NEVER_EMPTY = ['AMQP_URL', 'AMQP_URL_FILE', 'AMQP_PASSWORD_FILE'];
+/** What Kubernetes sets for a Service named `amqp` (AMQP_SERVICE_HOST, AMQP_PORT_5672_TCP...): not ours. */
+const KUBERNETES_SERVICE_LINK = /^AMQP_(SERVICE_|PORT($|_))/;
+
+/** ", did you mean X?" for a known name at most two edits away, else nothing. */
+function hint(name: string): string {
+  const near = CONFIG_VARIABLES.find((known) => distance(name, known) <= 2);
+  return near === undefined ? '' : `, did you mean ${near}?`;
+}
+
+/** Levenshtein distance, for names of a few dozen characters. */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1)
+      current[j] = Math.min(
+        (previous[j] ?? 0) + 1,
+        (current[j - 1] ?? 0) + 1,
+        (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
 /**
- * Reads the variables this host knows from `env`. Unknown WORKER_* variables are refused, so that a
- * misspelt name does not silently fall back to a default.
+ * Reads the variables this host knows from `env`. Unknown WORKER_* and AMQP_* variables are refused
+ * (with the nearest known name), so that a misspelt name does not silently fall back to a default; so
+ * are an empty AMQP_URL, AMQP_URL_FILE or AMQP_PASSWORD_FILE.
  */
 export function loadConfig(
   env: Readonly<Record<string, string | undefined>>,
@@ -138,17 +173,25 @@ export function loadConfig(
   const known: Record<string, string> = {};
   const problems: string[] = [];
   for (const [name, value] of Object.entries(env)) {
-    if (value === undefined || value === '') continue;
+    if (value === undefined) continue;
+    if (value === '') {
+      // Set but empty: where a default would connect elsewhere, or with other credentials, say so.
+      if (NEVER_EMPTY.includes(name))
+        problems.push(`${name}: set but empty (unset it to use ${name === 'AMQP_URL' ? DEFAULTS.AMQP_URL.replace(/:[^:@/]*@/, ':***@') : 'no file'})`);
+      continue;
+    }
     if (CONFIG_VARIABLES.includes(name)) known[name] = value;
-    else if (name.startsWith('WORKER_'))
-      problems.push(`${name}: unknown variable (known: ${CONFIG_VARIABLES.join(', ')})`);
+    else if (name.startsWith('WORKER_') || (name.startsWith('AMQP_') && !KUBERNETES_SERVICE_LINK.test(name)))
+      problems.push(`${name}: unknown variable${hint(name)} (known: ${CONFIG_VARIABLES.join(', ')})`);
   }
   const secret = (name: string): string | undefined => {
     const path = known[name];
     if (path === undefined) return undefined;
     try {
       // A file's last line break is not part of the secret.
-      return readSecret(path).replace(/\r?\n$/, '');
+      const value = readSecret(path).replace(/\r?\n$/, '');
+      if (value === '') problems.push(`${name}: ${path} is empty`);
+      return value;
     } catch (error) {
       problems.push(`${name}: cannot read ${path} (${(error as { code?: string }).code ?? 'error'})`);
       return undefined;
@@ -173,6 +216,7 @@ export function loadConfig(
     ),
     tls,
     bundles: c.WORKER_BUNDLES,
+    types: c.WORKER_TYPES,
     prefetch: c.WORKER_PREFETCH,
     timeoutMs: Math.round(c.WORKER_TIMEOUT_SECONDS * 1000),
     maxAttempts: c.WORKER_MAX_ATTEMPTS,

@@ -10,9 +10,31 @@ export interface HostLogger extends Logger {
 
 export type LineWriter = (line: string) => void;
 
+/**
+ * Lines to a stream (stdout) until it fails: a reader that went away (EPIPE) or a full disk ends the
+ * logs, never the host. Without this, the stream's error became an uncaught exception, whose log line
+ * failed again: a loop that kept the host from draining.
+ */
+export function streamWriter(stream: NodeJS.WritableStream & { destroyed?: boolean }): LineWriter {
+  let open = true;
+  stream.on('error', () => {
+    open = false;
+  });
+  return (line) => {
+    if (!open || stream.destroyed === true) return;
+    try {
+      stream.write(`${line}\n`);
+    } catch {
+      open = false;
+    }
+  };
+}
+
+let stdoutWriter: LineWriter | undefined;
+
 export function createLogger(
   minimum: Level = 'info',
-  write: LineWriter = (line) => process.stdout.write(`${line}\n`),
+  write: LineWriter = (stdoutWriter ??= streamWriter(process.stdout)),
   base: LogFields = {},
 ): HostLogger {
   const emit = (level: Level, message: string, fields?: LogFields) => {

@@ -2,6 +2,7 @@
  * `regards-worker start`: the adapter process. The only file of adapter/ that touches the process:
  * environment, signals, exit codes. Also the entry of the precompiled host (dist/adapter.mjs).
  */
+import { existsSync } from 'node:fs';
 import type { BrokerRefused } from './amqp.ts';
 import type { BundleError } from './bundles.ts';
 import { ConfigError, loadConfig, redactUrl } from './config.ts';
@@ -20,6 +21,13 @@ export async function runAdapter(env: Readonly<Record<string, string | undefined
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`regards-worker start: ${error.message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  if (!existsSync(config.bundles)) {
+    process.stderr.write(
+      `regards-worker start: WORKER_BUNDLES: ${config.bundles} does not exist (the folder of manifest.json, or a bundles archive; npm run build writes dist/)\n`,
+    );
     process.exitCode = 2;
     return;
   }

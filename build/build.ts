@@ -58,15 +58,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
     for (const [output, meta] of Object.entries(metafile.outputs)) {
       if (meta.entryPoint === undefined) continue;
       const source = meta.entryPoint;
-      for (const input of Object.keys(meta.inputs)) {
-        const forbidden = forbiddenInBundles.find((name) => input.includes(`node_modules/${name}/`));
-        if (forbidden !== undefined) {
-          problems.push({
-            file: source,
-            text: `bundles must stay pure: ${forbidden} is imported (through ${input})`,
-          });
-        }
-      }
+      problems.push(...(await forbiddenImports(root, source, Object.keys(meta.inputs), metafile)));
       const staged = resolve(root, output);
       try {
         const definition = definitionOf(await import(pathToFileURL(staged).href));
@@ -82,6 +74,46 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
+}
+
+/**
+ * One problem per forbidden package a bundle would hold, at the line of the project's own file that
+ * imports it (directly, or the first step into node_modules that leads to it).
+ */
+async function forbiddenImports(
+  root: string,
+  source: string,
+  inputs: readonly string[],
+  metafile: esbuild.Metafile,
+): Promise<BuildProblem[]> {
+  const problems: BuildProblem[] = [];
+  for (const name of forbiddenInBundles) {
+    const inside = (path: string) => path.includes(`node_modules/${name}/`);
+    if (!inputs.some(inside)) continue;
+    // The project's file (not a package's) that imports it, else one whose import leads into node_modules.
+    const own = inputs.filter((input) => !input.includes('node_modules/'));
+    const importsOf = (input: string) => metafile.inputs[input]?.imports ?? [];
+    const direct = own.find((input) => importsOf(input).some((i) => inside(i.path)));
+    const importer =
+      direct ?? own.find((input) => importsOf(input).some((i) => i.path.includes('node_modules/')));
+    const specifier = importsOf(importer ?? '').find((i) =>
+      direct === undefined ? i.path.includes('node_modules/') : inside(i.path),
+    )?.original;
+    const file = importer ?? source;
+    const text = await readFile(resolve(root, file), 'utf8').catch(() => '');
+    const lineIndex =
+      specifier === undefined
+        ? -1
+        : text
+            .split('\n')
+            .findIndex((line) => line.includes(`'${specifier}'`) || line.includes(`"${specifier}"`));
+    problems.push({
+      file,
+      ...(lineIndex < 0 ? {} : { line: lineIndex + 1 }),
+      text: `bundles must stay pure: ${name} is imported${file === source ? '' : ` (by ${source})`}; the host provides transport and tracing, a function returns a Result instead`,
+    });
+  }
+  return problems;
 }
 
 async function discover(functionsDir: string): Promise<string[]> {
@@ -183,7 +215,10 @@ async function publish(built: readonly Built[], outDir: string): Promise<Manifes
   }
   const manifest: Manifest = {
     manifestVersion: MANIFEST_VERSION,
-    builtAt: new Date().toISOString(),
+    // Reproducible: the same sources give the same bytes; the date only where the build pins one.
+    ...(process.env.SOURCE_DATE_EPOCH === undefined
+      ? {}
+      : { builtAt: new Date(Number(process.env.SOURCE_DATE_EPOCH) * 1000).toISOString() }),
     esbuildVersion: esbuild.version,
     workers,
   };

@@ -45,7 +45,8 @@ export const manifestEntry = z.object({
 
 export const manifest = z.object({
   manifestVersion: z.literal(MANIFEST_VERSION),
-  builtAt: z.string(),
+  /** When SOURCE_DATE_EPOCH was set at build time: the manifest is otherwise the same bytes for the same sources. */
+  builtAt: z.string().optional(),
   esbuildVersion: z.string(),
   workers: z.array(manifestEntry),
 });

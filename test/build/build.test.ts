@@ -83,7 +83,10 @@ describe('build failures are reported together', () => {
   async function project(files: Record<string, string>): Promise<string> {
     const dir = await tempDir(join(root, 'dist'));
     await mkdir(join(dir, 'functions'));
-    for (const [name, source] of Object.entries(files)) await writeFile(join(dir, 'functions', name), source);
+    for (const [name, source] of Object.entries(files)) {
+      await mkdir(join(dir, 'functions', name, '..'), { recursive: true });
+      await writeFile(join(dir, 'functions', name), source);
+    }
     return dir;
   }
 
@@ -129,5 +132,40 @@ describe('build failures are reported together', () => {
       'functions/e-bad-type.ts': expect.stringContaining('type "has spaces" must be'),
       'functions/f-impure.ts': expect.stringContaining('bundles must stay pure: amqplib'),
     });
+  });
+
+  it('names a forbidden package once, at the line that imports it, whatever its files', async () => {
+    const dir = await project({
+      'lib/transport.ts': `export const x = 1;\nimport * as amqp from 'amqplib';\nexport const connect = amqp.connect;\n`,
+      'g-indirect.ts': `import { connect } from './lib/transport.ts';\nconsole.log(connect);\n${worker('indirect')}`,
+    });
+    const problems = (await problemsOf(dir)).filter((p) => p.text.includes('amqplib'));
+    expect(problems).toEqual([
+      {
+        file: 'functions/lib/transport.ts',
+        line: 2,
+        text: expect.stringContaining(
+          'bundles must stay pure: amqplib is imported (by functions/g-indirect.ts)',
+        ),
+      },
+    ]);
+  });
+
+  it('writes the same manifest for the same sources (reproducible), a date only with SOURCE_DATE_EPOCH', async () => {
+    const [one, two] = [await tempDir(join(root, 'dist')), await tempDir(join(root, 'dist'))];
+    await build({ root, outDir: one });
+    await build({ root, outDir: two });
+    const again = await readFile(join(two, 'manifest.json'), 'utf8');
+    expect(again).toBe(await readFile(join(one, 'manifest.json'), 'utf8'));
+    expect(JSON.parse(again).builtAt).toBeUndefined();
+    process.env.SOURCE_DATE_EPOCH = '1700000000';
+    try {
+      await build({ root, outDir: one });
+    } finally {
+      delete process.env.SOURCE_DATE_EPOCH;
+    }
+    expect(JSON.parse(await readFile(join(one, 'manifest.json'), 'utf8')).builtAt).toBe(
+      '2023-11-14T22:13:20.000Z',
+    );
   });
 });

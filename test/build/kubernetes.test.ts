@@ -79,4 +79,29 @@ describe('deploy/kubernetes', () => {
     });
     expect(container.resources.limits.memory).toBeDefined();
   });
+
+  it('serves the one type whose bundle it mounts, from a whole build (WORKER_TYPES)', () => {
+    const bundles = deployment.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'bundles');
+    const paths = bundles.configMap.items.map((item: { path: string }) => item.path);
+    const types = env.WORKER_TYPES.split(',');
+    expect(paths).toEqual([
+      'manifest.json',
+      ...types.flatMap((t: string) => [`bundles/${t}.mjs`, `bundles/${t}.mjs.map`]),
+    ]);
+  });
+
+  it('limits memory above what its handler threads may hold (prefetch × WORKER_MEMORY_MB) and the host', () => {
+    const mib = (quantity: string) =>
+      Number(/^(\d+)Mi$/.exec(quantity)?.[1] ?? Number(/^(\d+)Gi$/.exec(quantity)?.[1]) * 1024);
+    const limit = mib(container.resources.limits.memory);
+    const threads = Number(env.WORKER_PREFETCH) * Number(env.WORKER_MEMORY_MB ?? DEFAULTS.WORKER_MEMORY_MB);
+    // The host itself, its threads' code and young generations: about 200 MB measured under load.
+    expect(limit).toBeGreaterThanOrEqual(threads + 160);
+  });
+
+  it('names an image in a registry, and never scales to zero (the manager keeps requests no worker heartbeats for)', () => {
+    expect(container.image).toMatch(/^[a-z0-9.-]+\.[a-z]+(:\d+)?\/.+:[\w.-]+$/);
+    const [scaled] = ofKind('ScaledObject');
+    expect(scaled.spec.minReplicaCount).toBeGreaterThanOrEqual(1);
+  });
 });

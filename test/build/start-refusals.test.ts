@@ -42,6 +42,25 @@ describe('regards-worker start refuses to start', () => {
     expect(output).not.toContain('secret');
   });
 
+  it('on a WORKER_BUNDLES that does not exist, naming the variable (exit 2, not a raw ENOENT)', async () => {
+    const { code, output } = await start({
+      WORKER_BUNDLES: join(root, 'no-such-dist'),
+      AMQP_URL: 'amqp://guest:guest@127.0.0.1:1',
+    });
+    expect(code).toBe(2);
+    expect(output).toContain(`WORKER_BUNDLES: ${join(root, 'no-such-dist')} does not exist`);
+    expect(output).not.toContain('ENOENT');
+  });
+
+  it('on a misspelt or empty connection variable, naming it (exit 2), never falling back to a default broker', async () => {
+    const misspelt = await start({ WORKER_BUNDLES: dist, AMQP_PASSWORD_FIL: '/run/secrets/password' });
+    expect(misspelt.code).toBe(2);
+    expect(misspelt.output).toContain('did you mean AMQP_PASSWORD_FILE?');
+    const empty = await start({ WORKER_BUNDLES: dist, AMQP_URL: '' });
+    expect(empty.code).toBe(2);
+    expect(empty.output).toContain('AMQP_URL: set but empty');
+  });
+
   it('on a bundle whose sha256 differs from the manifest, naming the file', async () => {
     const tampered = join(await tempDir(), 'dist');
     await build({ root, outDir: tampered });

@@ -5,11 +5,15 @@
  * heartbeats, a two-step workflow through the local manager traced to a receiver, the runtime user, the
  * health check, and a drain on `podman stop`.
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chown, mkdir, readFile } from 'node:fs/promises';
+import { chown, copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { createLogger } from '../../adapter/log.ts';
+import { build as buildExamplesInto } from '../../build/build.ts';
 import { buildImage, containerEngine, type Engine, engineRun, IMAGE } from '../../build/image.ts';
 import { startTraceReceiver, type TraceReceiver } from '../../cli/trace-receiver.ts';
 import { type LocalManager, startLocalManager } from '../../manager/manager.ts';
@@ -31,7 +35,15 @@ import {
   type TestBroker,
   uniqueType,
 } from './helpers/broker.ts';
-import { buildProject, type ChildHost, type Env, sourceAs, spawnProcess, waitUntil } from './helpers/host.ts';
+import {
+  buildProject,
+  type ChildHost,
+  type Env,
+  ROOT,
+  sourceAs,
+  spawnProcess,
+  waitUntil,
+} from './helpers/host.ts';
 import { eventsUntil, exampleChainConfig, submit } from './helpers/manager.ts';
 import { CONTAINER_ENGINE, needs } from './helpers/requirements.ts';
 
@@ -90,7 +102,11 @@ interface Container extends ChildHost {
 }
 
 /** `podman run` of the image, attached: its output is the host's log, its exit code the host's. */
-async function startContainer(env: Env = {}, args: readonly string[] = []): Promise<Container> {
+async function startContainer(
+  env: Env = {},
+  args: readonly string[] = [],
+  mounts: readonly string[] = ['-v', `${bundles}:/bundles:ro`, '-v', `${data}:/data`],
+): Promise<Container> {
   const name = `regards-worker-it-${run}-${containers.length}`;
   containers.push(name);
   const healthPort = 20_000 + Math.floor(Math.random() * 5_000);
@@ -115,10 +131,7 @@ async function startContainer(env: Env = {}, args: readonly string[] = []): Prom
       '--network',
       'host',
       '--read-only',
-      '-v',
-      `${bundles}:/bundles:ro`,
-      '-v',
-      `${data}:/data`,
+      ...mounts,
       ...Object.entries(variables).flatMap(([key, value]) => ['-e', `${key}=${value}`]),
       ...args,
       IMAGE,
@@ -133,10 +146,15 @@ async function startContainer(env: Env = {}, args: readonly string[] = []): Prom
       )) || child.output().includes('"msg":"cannot start"'),
     30_000,
     'the container to be ready',
-  );
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}; its output:\n${child.output().slice(-3000)}`);
+  });
   return Object.assign(child, { name, healthPort });
 }
 
+const execFileAsync = promisify(execFile);
+const withoutHealthPort = ({ WORKER_HEALTH_PORT: _port, ...env }: Env): Env => env;
+const buildExamples = (outDir: string) => buildExamplesInto({ root: ROOT, outDir });
 const requestIdOf = (message: Received) => String(message.headers['regards.request.id']);
 const statusOf = (message: Received) => (message.json as { status?: string } | undefined)?.status;
 
@@ -253,5 +271,67 @@ describe.runIf(ready)('the image file system', () => {
       ]);
     expect((await probe('/data/written')).trim()).toBe(String(RUNTIME_UID));
     await expect(probe('/app/written')).rejects.toThrow(/EROFS|EACCES/);
+  });
+});
+
+describe.runIf(ready)('the image as deploy/kubernetes/worker.yaml runs it', () => {
+  it('starts with its variables, its mounted files (one type of a whole build) and its memory limit, and serves', async () => {
+    const [deployment] = parseAllDocuments(
+      await readFile(join(ROOT, 'deploy/kubernetes/worker.yaml'), 'utf8'),
+    )
+      .map((doc) => doc.toJS())
+      .filter((doc) => doc.kind === 'Deployment');
+    const spec = deployment.spec.template.spec;
+    const container = spec.containers[0];
+    const env: Env = Object.fromEntries(
+      container.env.map((v: { name: string; value?: string }) => [
+        v.name,
+        v.value ?? `${v.name.toLowerCase()}-it`,
+      ]),
+    );
+    // The ConfigMap's files, as its items lay them out, from a build of the examples.
+    const build = await tempDir();
+    await buildExamples(build);
+    const configMap = await tempDir();
+    const volume = spec.volumes.find((v: { name: string }) => v.name === 'bundles');
+    for (const item of volume.configMap.items as { key: string; path: string }[]) {
+      const from = item.key === 'manifest.json' ? 'manifest.json' : `bundles/${item.key}`;
+      await mkdir(join(configMap, item.path, '..'), { recursive: true });
+      await copyFile(join(build, from), join(configMap, item.path));
+    }
+    // The Secret's file: the test broker's password, for the URL's user (guest here).
+    const secrets = await tempDir();
+    const secretVolume = spec.volumes.find((v: { name: string }) => v.name === 'amqp-secret');
+    await writeFile(join(secrets, secretVolume.secret.items[0].path), 'guest\n');
+    // As Kubernetes mounts them: readable by the pod's user (ConfigMap and Secret files are 0644).
+    for (const dir of [configMap, secrets]) await execFileAsync('chmod', ['-R', 'a+rX', dir]);
+    const mountOf = (name: string) =>
+      container.volumeMounts.find((m: { name: string }) => m.name === name).mountPath;
+    const memory = container.resources.limits.memory.replace(/i$/, '').toLowerCase();
+    const deployed = await startContainer(
+      // The broker of the test, and a free health port on the host's network; the rest as deployed.
+      { ...withoutHealthPort(env), AMQP_URL: url.replace(/\/\/guest:guest@/, '//guest@') },
+      ['--memory', memory, '--user', `${spec.securityContext.runAsUser}:${spec.securityContext.runAsGroup}`],
+      [
+        '-v',
+        `${configMap}:${mountOf('bundles')}:ro`,
+        '-v',
+        `${secrets}:${mountOf('amqp-secret')}:ro`,
+        '--tmpfs',
+        mountOf('work'),
+      ],
+    );
+    expect(deployed.output()).not.toContain('"msg":"cannot start"');
+    expect(deployed.output()).toContain('"workerTypes":["extract-metadata"]');
+    const responses = await broker.observe(RESPONSE_EXCHANGE);
+    const requestId = `it-deployed-${run}`;
+    await broker.publishRequest('extract-metadata', {
+      requestId,
+      body: { path: '/tmp/no-such-product.nc' },
+    });
+    const [answer] = await responses.waitFor(
+      (m) => requestIdOf(m) === requestId && statusOf(m) !== 'RUNNING',
+    );
+    expect(statusOf(answer as Received)).toBe('ERROR');
   });
 });

@@ -1,12 +1,14 @@
 /**
  * The host is never left running unsupervised: `npm start` passes SIGTERM and SIGINT on to it (it
  * drains, exits 0, and so does npm), and a host whose starting process is gone without a word
- * drains and exits by itself.
+ * drains and exits by itself; a host whose stdout is closed under it (a log reader gone) keeps serving
+ * and drains on SIGTERM, its log lines dropped.
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildHost } from '../../build/host.ts';
+import { RESPONSE_EXCHANGE } from '../../protocol/index.ts';
 import { AMQP_URL, connectTestBroker, type TestBroker, uniqueType } from './helpers/broker.ts';
 import { buildBehave, hostEnv, ROOT, spawnProcess, waitUntil } from './helpers/host.ts';
 
@@ -79,6 +81,34 @@ describe('a host whose starting process is gone', () => {
       expect(shell.output()).toContain('the process that started the host is gone');
     } finally {
       if (alive(host)) process.kill(host, 'SIGKILL');
+    }
+  });
+});
+
+describe('a host whose stdout is closed under it', () => {
+  it('answers the request in flight and drains on SIGTERM, without spinning', async () => {
+    const responses = await broker.observe(RESPONSE_EXCHANGE);
+    const host = run(process.execPath, [join(ROOT, 'dist/adapter.mjs')]);
+    try {
+      await waitUntil(() => host.output().includes('"msg":"started"'), 20_000, 'the host');
+      const requestId = `${type}-closed-stdout`;
+      await broker.publishRequest(type, { requestId, body: { action: 'sleep', ms: 1_500 } });
+      // Taken at once, and in flight for 1.5 s.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // The reader goes away: every later log line meets a closed pipe.
+      host.process.stdout?.destroy();
+      host.process.kill('SIGTERM');
+      const started = Date.now();
+      expect(await host.exited).toBe(0);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      const answers = await responses.waitFor(
+        (m) =>
+          m.headers['regards.request.id'] === requestId &&
+          (m.json as { status?: string }).status === 'SUCCESS',
+      );
+      expect(answers).toHaveLength(1);
+    } finally {
+      host.process.kill('SIGKILL');
     }
   });
 });

@@ -153,6 +153,35 @@ describe('secrets from files', () => {
       /AMQP_PASSWORD_FILE: cannot read \/run\/secrets\/missing \(ENOENT\)/,
     );
   });
+
+  it('refuses a misspelt AMQP_* or WORKER_* name, with the nearest known one; leaves Kubernetes service links alone', () => {
+    expect(() => loadConfig({ AMQP_PASSWORD_FIL: '/run/secrets/password' })).toThrow(
+      /AMQP_PASSWORD_FIL: unknown variable, did you mean AMQP_PASSWORD_FILE\?/,
+    );
+    expect(() => loadConfig({ WORKER_PREFECTH: '5' })).toThrow(
+      /WORKER_PREFECTH: unknown variable, did you mean WORKER_PREFETCH\?/,
+    );
+    expect(() =>
+      loadConfig({
+        AMQP_SERVICE_HOST: '10.0.0.1',
+        AMQP_PORT: 'tcp://10.0.0.1:5672',
+        AMQP_PORT_5672_TCP: 'x',
+      }),
+    ).not.toThrow();
+  });
+
+  it('refuses an empty AMQP_URL, AMQP_URL_FILE or AMQP_PASSWORD_FILE, and an empty password file', () => {
+    expect(() => loadConfig({ AMQP_URL: '' })).toThrow(
+      /AMQP_URL: set but empty \(unset it to use amqp:\/\/guest:\*\*\*@127\.0\.0\.1:5672\)/,
+    );
+    expect(() => loadConfig({ AMQP_URL_FILE: '' })).toThrow(/AMQP_URL_FILE: set but empty/);
+    expect(() => loadConfig({ AMQP_PASSWORD_FILE: '' })).toThrow(/AMQP_PASSWORD_FILE: set but empty/);
+    expect(() => loadConfig({ AMQP_PASSWORD_FILE: '/run/secrets/empty' }, () => '\n')).toThrow(
+      /AMQP_PASSWORD_FILE: \/run\/secrets\/empty is empty/,
+    );
+    // Other variables left empty (as a compose file passes them on) take their defaults.
+    expect(loadConfig({ WORKER_TENANT: '' }).prefetch).toBe(10);
+  });
 });
 
 describe('the README documents the configuration', () => {
