@@ -67,7 +67,12 @@ const schema = z.strictObject({
   // The types to serve of the manifest's, comma-separated; the others' bundles need not be there.
   WORKER_TYPES: z
     .string()
-    .transform((list) => list.split(',').map((type) => type.trim()).filter((type) => type !== ''))
+    .transform((list) =>
+      list
+        .split(',')
+        .map((type) => type.trim())
+        .filter((type) => type !== ''),
+    )
     .optional(),
   WORKER_PREFETCH: integer(1, 65535).default(DEFAULTS.WORKER_PREFETCH),
   // RabbitMQ closes a channel whose delivery stays unacknowledged 30 minutes: stay well below.
@@ -177,7 +182,9 @@ export function loadConfig(
     if (value === '') {
       // Set but empty: where a default would connect elsewhere, or with other credentials, say so.
       if (NEVER_EMPTY.includes(name))
-        problems.push(`${name}: set but empty (unset it to use ${name === 'AMQP_URL' ? DEFAULTS.AMQP_URL.replace(/:[^:@/]*@/, ':***@') : 'no file'})`);
+        problems.push(
+          `${name}: set but empty (unset it to use ${name === 'AMQP_URL' ? DEFAULTS.AMQP_URL.replace(/:[^:@/]*@/, ':***@') : 'no file'})`,
+        );
       continue;
     }
     if (CONFIG_VARIABLES.includes(name)) known[name] = value;

@@ -31,10 +31,15 @@ export function streamWriter(stream: NodeJS.WritableStream & { destroyed?: boole
 }
 
 let stdoutWriter: LineWriter | undefined;
+/** One writer for stdout, however many loggers: its error listener is installed once. */
+function stdout(): LineWriter {
+  stdoutWriter ??= streamWriter(process.stdout);
+  return stdoutWriter;
+}
 
 export function createLogger(
   minimum: Level = 'info',
-  write: LineWriter = (stdoutWriter ??= streamWriter(process.stdout)),
+  write: LineWriter = stdout(),
   base: LogFields = {},
 ): HostLogger {
   const emit = (level: Level, message: string, fields?: LogFields) => {
