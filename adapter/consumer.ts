@@ -103,6 +103,8 @@ export function handleDelivery(
       durationMs: Math.round(performance.now() - started),
       ...(settled.reason === undefined ? {} : { reason: settled.reason }),
       ...(settled.eventRequestIds === undefined ? {} : { eventRequestIds: settled.eventRequestIds }),
+      // Where a handler failed (its source's file and line, through the bundle's source map).
+      ...(processed?.happening.kind === 'failure' ? { stack: processed.happening.stacktrace } : {}),
     };
     if (settled.ending === 'unconfirmed' || settled.ending === 'rejected') log.warn('settled', fields);
     else log.info('settled', fields);

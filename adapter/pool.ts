@@ -90,6 +90,8 @@ class HandlerThread {
     this.worker = new Worker(THREAD_ENTRY, {
       workerData: { bundlePath: options.bundlePath, sha256: options.sha256 },
       resourceLimits: { maxOldGenerationSizeMb: options.memoryMb },
+      // A thread maps its own stack traces: the bundle's source map names the function's file and line.
+      execArgv: ['--enable-source-maps'],
       name: `handler ${options.type}`,
     });
     this.ready = new Promise((resolve, reject) => {

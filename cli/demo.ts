@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
 import { create as createTar } from 'tar';
 import { DEFAULTS, redactUrl } from '../adapter/config.ts';
 import { createLogger } from '../adapter/log.ts';
@@ -26,7 +27,8 @@ import { formatTrace, SPAN_KIND, startTraceReceiver, type TraceReceiver } from '
 const WORKFLOW = 'archive-to-metadata';
 const ROOT = resolve(import.meta.dirname, '..');
 
-export async function demoCommand(_args: readonly string[], io: Io): Promise<number> {
+export async function demoCommand(args: readonly string[], io: Io): Promise<number> {
+  parseArgs({ args: [...args], options: {} });
   const url = io.env.AMQP_URL ?? DEFAULTS.AMQP_URL;
   let requester: Requester;
   try {

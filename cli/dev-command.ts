@@ -7,6 +7,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { watch } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { build } from '../build/build.ts';
 import { BuildFailed, formatProblem } from '../build/problems.ts';
 import { EXIT, type Io } from './io.ts';
@@ -14,7 +15,8 @@ import { EXIT, type Io } from './io.ts';
 const DEBOUNCE_MS = 300;
 const MAIN = resolve(import.meta.dirname, 'main.ts');
 
-export async function devCommand(_args: readonly string[], io: Io): Promise<number> {
+export async function devCommand(args: readonly string[], io: Io): Promise<number> {
+  parseArgs({ args: [...args], options: {} });
   const functions = join(io.cwd, 'functions');
   let adapter: ChildProcess | undefined;
 

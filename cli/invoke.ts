@@ -1,21 +1,27 @@
 /**
- * `regards-worker invoke <type|bundle> --body <file> [--header name=value ...]`: runs one bundle on
- * one request, with no broker, through the same path as the adapter, and prints what would be
- * published. The exit code tells the outcome.
+ * `regards-worker invoke <type|bundle> --body <file|-> [--header name=value ...]`: runs one bundle on
+ * one request, with no broker, through the same path as the adapter (in a thread of its own under the
+ * time limit, unless the definition says inline), and prints what would be published: its events, new
+ * requests and response. A failure's stack trace, mapped to the source, goes to standard error. The
+ * exit code tells the outcome.
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { importDefinition, loadWorkers } from '../adapter/bundles.ts';
+import { fileSha256 } from '../adapter/bundle-file.ts';
+import { importBundle, importDefinition, verifyBundles } from '../adapter/bundles.ts';
 import { DEFAULTS } from '../adapter/config.ts';
 import { inlineExecutor } from '../adapter/inline.ts';
 import { createLogger } from '../adapter/log.ts';
-import { processDelivery } from '../adapter/process.ts';
+import { startPool } from '../adapter/pool.ts';
+import { type Processed, processDelivery } from '../adapter/process.ts';
 import {
   type Decision,
   type Delivery,
   encodeDeadLetter,
+  encodeEvent,
+  encodeNewRequest,
   encodeResponse,
   HEADER,
   JSON_CONTENT_TYPE,
@@ -26,7 +32,7 @@ import type { WorkerDefinition } from '../sdk/index.ts';
 import { EXIT, type Io, UsageError } from './io.ts';
 
 export const INVOKE_USAGE =
-  'usage: regards-worker invoke <type|bundle.mjs> --body <file.json> [--header name=value ...] [--bundles <dir>]';
+  'usage: regards-worker invoke <type|bundle.mjs> --body <file.json|-> [--header name=value ...] [--bundles <dir>]';
 
 export async function invokeCommand(args: readonly string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -43,27 +49,53 @@ export async function invokeCommand(args: readonly string[], io: Io): Promise<nu
     throw new UsageError(INVOKE_USAGE);
   const bundles = resolve(io.cwd, values.bundles ?? io.env.WORKER_BUNDLES ?? DEFAULTS.WORKER_BUNDLES);
   const worker = await resolveWorker(target, bundles, io.cwd);
-  const body = await readFile(resolve(io.cwd, values.body));
-  const delivery = requestDelivery(worker, body, parseHeaders(values.header));
-
-  const processed = await processDelivery(inlineExecutor(worker), delivery, {
-    timeoutMs: worker.timeoutMs ?? DEFAULTS.WORKER_TIMEOUT_SECONDS * 1000,
-    policy: {
-      maxAttempts: worker.maxAttempts ?? DEFAULTS.WORKER_MAX_ATTEMPTS,
-      backoffBaseMs: DEFAULTS.WORKER_RETRY_BASE_SECONDS * 1000,
-      backoffMaxMs: DEFAULTS.WORKER_RETRY_MAX_SECONDS * 1000,
-    },
-    limits: {
-      maxBodyBytes: DEFAULTS.WORKER_MAX_BODY_BYTES,
-      maxMessageBytes: DEFAULTS.WORKER_MAX_MESSAGE_BYTES,
-    },
-    log: createLogger('debug', (line) => io.err(`${line}\n`)),
-    progress: async (request, message) => {
-      io.err(`${printable(encodeResponse(request, { status: 'RUNNING', messages: [message] }))}\n`);
-    },
-  });
-  const { decision, request } = processed;
+  const { definition } = worker;
+  const body = await readBody(values.body, io);
+  const delivery = requestDelivery(definition, body, parseHeaders(values.header));
+  const log = createLogger('debug', (line) => io.err(`${line}\n`));
+  // Where the host runs it: a thread of its own (stopped at the time limit), unless the definition says inline.
+  const pool =
+    (definition.isolation ?? 'thread') === 'inline'
+      ? undefined
+      : startPool({
+          type: definition.type,
+          bundlePath: worker.path,
+          sha256: worker.sha256,
+          size: 1,
+          memoryMb: definition.memoryMb ?? DEFAULTS.WORKER_MEMORY_MB,
+          log,
+        });
+  let processed: Processed;
+  try {
+    processed = await processDelivery(pool ?? inlineExecutor(definition), delivery, {
+      timeoutMs: definition.timeoutMs ?? DEFAULTS.WORKER_TIMEOUT_SECONDS * 1000,
+      policy: {
+        maxAttempts: definition.maxAttempts ?? DEFAULTS.WORKER_MAX_ATTEMPTS,
+        backoffBaseMs: DEFAULTS.WORKER_RETRY_BASE_SECONDS * 1000,
+        backoffMaxMs: DEFAULTS.WORKER_RETRY_MAX_SECONDS * 1000,
+      },
+      limits: {
+        maxBodyBytes: DEFAULTS.WORKER_MAX_BODY_BYTES,
+        maxMessageBytes: DEFAULTS.WORKER_MAX_MESSAGE_BYTES,
+      },
+      stop: io.signal,
+      log,
+      progress: async (request, message) => {
+        io.err(`${printable(encodeResponse(request, { status: 'RUNNING', messages: [message] }))}\n`);
+      },
+    });
+  } finally {
+    await pool?.close();
+  }
+  const { decision, request, happening } = processed;
+  if (happening.kind === 'failure') io.err(`${happening.stacktrace}\n`);
   if (decision.action === 'reply' && request !== undefined) {
+    // What the host would publish, in its order: events, new requests, then the response.
+    const now = new Date();
+    for (const [i, event] of decision.events.entries())
+      io.out(`${printable(encodeEvent(request, event, i + 1, now))}\n`);
+    for (const [i, newRequest] of decision.requests.entries())
+      io.out(`${printable(encodeNewRequest(request, newRequest, i + 1))}\n`);
     io.out(`${printable(encodeResponse(request, decision.response))}\n`);
   } else if (decision.action === 'retry') {
     io.out(
@@ -76,11 +108,30 @@ export async function invokeCommand(args: readonly string[], io: Io): Promise<nu
   return exitCode(decision);
 }
 
-async function resolveWorker(target: string, bundles: string, cwd: string): Promise<WorkerDefinition> {
-  if (target.endsWith('.mjs') || target.includes('/')) return importDefinition(resolve(cwd, target));
-  const [loaded] = await loadWorkers(bundles, [target]);
-  if (loaded === undefined) throw new UsageError(`no worker ${target}`);
-  return loaded.definition;
+/** The request body: a file, or standard input with `-`. */
+async function readBody(file: string, io: Io): Promise<Uint8Array> {
+  if (file !== '-') return readFile(resolve(io.cwd, file));
+  const chunks: Buffer[] = [];
+  for await (const chunk of io.stdin) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks);
+}
+
+interface ResolvedWorker {
+  readonly definition: WorkerDefinition;
+  /** The bundle, and its sha256: what a handler thread loads and checks. */
+  readonly path: string;
+  readonly sha256: string;
+}
+
+async function resolveWorker(target: string, bundles: string, cwd: string): Promise<ResolvedWorker> {
+  if (target.endsWith('.mjs') || target.includes('/')) {
+    const path = resolve(cwd, target);
+    return { definition: await importDefinition(path), path, sha256: await fileSha256(path) };
+  }
+  const [verified] = await verifyBundles(bundles, [target]);
+  if (verified === undefined) throw new UsageError(`no worker ${target}`);
+  const { definition } = await importBundle(verified);
+  return { definition, path: verified.path, sha256: verified.entry.sha256 };
 }
 
 function parseHeaders(pairs: readonly string[]): Record<string, string> {

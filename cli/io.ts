@@ -6,6 +6,8 @@ export interface Io {
   readonly err: (text: string) => void;
   /** Aborted on SIGINT or SIGTERM: long-running commands stop cleanly. */
   readonly signal: AbortSignal;
+  /** Standard input, for a body given as `-`. */
+  readonly stdin: AsyncIterable<Uint8Array | string>;
 }
 
 export class UsageError extends Error {

@@ -1,4 +1,4 @@
-/** `regards-worker new <name>`: a new function and its test, which pass as generated. */
+/** `regards-worker new <name>`: a new function, its test and a sample request, which pass as generated. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,11 +16,17 @@ export async function newCommand(args: readonly string[], io: Io): Promise<numbe
   if (name === undefined || positionals.length > 1)
     throw new UsageError('usage: regards-worker new <name> (kebab-case)');
   if (!NAME.test(name))
-    throw new UsageError(`the name ${JSON.stringify(name)} must be kebab-case: a-z, 0-9 and -`);
+    throw new UsageError(
+      name.length > 64 || name.length < 2
+        ? `the name is ${name.length} characters: it must be 2 to 64`
+        : `the name ${JSON.stringify(name)} must be kebab-case: a-z, 0-9 and -, starting with a letter`,
+    );
   const root = resolve(io.cwd, values.root);
   const files = [
     [join(root, 'functions', `${name}.ts`), functionSource(name)],
     [join(root, 'test', 'functions', `${name}.test.ts`), testSource(name)],
+    // A request its input schema accepts, for invoke.
+    [join(root, 'requests', `${name}.json`), `${JSON.stringify({ message: 'hello' })}\n`],
   ] as const;
   for (const [path, source] of files) {
     await mkdir(dirname(path), { recursive: true });
@@ -32,7 +38,7 @@ export async function newCommand(args: readonly string[], io: Io): Promise<numbe
     }
     io.out(`wrote ${path}\n`);
   }
-  io.out(`next: npm test, then npm run build and npm run invoke -- ${name} --body request.json\n`);
+  io.out(`next: npm test, then npm run build and npm run invoke -- ${name} --body requests/${name}.json\n`);
   return EXIT.ok;
 }
 

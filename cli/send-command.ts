@@ -28,19 +28,31 @@ export async function sendCommand(args: readonly string[], io: Io): Promise<numb
   });
   const contentType = values['content-type'];
   if (contentType === undefined || values.body === undefined) throw new UsageError(USAGE);
+  const timeoutSeconds = Number(values.timeout);
+  if (!(Number.isFinite(timeoutSeconds) && timeoutSeconds > 0))
+    throw new UsageError(`--timeout takes a number of seconds over 0, got ${JSON.stringify(values.timeout)}`);
   const body = await readFile(resolve(io.cwd, values.body));
   const requester = await connectRequester(io.env.AMQP_URL ?? DEFAULTS.AMQP_URL);
   try {
     const requestId = values['request-id'] ?? randomUUID();
+    let heard = 0;
     io.err(`sent request ${requestId} (${contentType})\n`);
     const final = await requester.submit(
       { requestId, tenant: values.tenant, owner: values.owner, session: values.session, contentType },
       body,
-      { timeoutMs: Number(values.timeout) * 1000, onEvent: (event) => io.out(`${formatEvent(event)}\n`) },
+      {
+        timeoutMs: timeoutSeconds * 1000,
+        onEvent: (event) => {
+          heard += 1;
+          io.out(`${formatEvent(event)}\n`);
+        },
+      },
     );
     if (final === undefined) {
       io.err(
-        `no final ResponseEvent within ${values.timeout} s (is a manager running? regards-worker manager)\n`,
+        heard === 0
+          ? `no ResponseEvent within ${values.timeout} s (is a manager running? regards-worker manager)\n`
+          : `no final ResponseEvent within ${values.timeout} s: the request is still being handled (--timeout waits longer)\n`,
       );
       return EXIT.undetermined;
     }

@@ -98,12 +98,43 @@ describe('regards-worker build and invoke', () => {
 });
 
 describe('help, usage and npm start before a build', () => {
-  it('--help goes to standard output with exit 0, for the command and for each subcommand', async () => {
-    for (const args of [['--help'], ['help'], ['check', '--help'], ['start', '--help']]) {
+  it('--help goes to standard output with exit 0: the command list, or a command its own options', async () => {
+    for (const args of [['--help'], ['help'], ['-h']]) {
       const asked = await cli(args);
       expect(asked.code).toBe(0);
       expect(asked.stdout).toMatch(/^usage: regards-worker <command>/);
     }
+    const options: Record<string, string[]> = {
+      build: ['--pack', '--out', '--functions', '--host'],
+      check: ['--config', '--bundles', '--model', '--external', '--json'],
+      invoke: ['--body', '--header', '--bundles'],
+      send: ['--content-type', '--body', '--timeout', '--tenant', '--owner', '--session', '--request-id'],
+      manager: ['--config', '--model'],
+      config: ['--bundles', '--merge', '--out'],
+      new: ['--root'],
+      dev: ['swaps'],
+      start: ['AMQP_URL'],
+      demo: ['workflow'],
+    };
+    for (const [command, mentioned] of Object.entries(options))
+      for (const asked of [await cli([command, '--help']), await cli(['help', command])]) {
+        expect(asked.code).toBe(0);
+        expect(asked.stdout).toMatch(new RegExp(`^usage: regards-worker ${command}`));
+        for (const option of mentioned) expect(asked.stdout).toContain(option);
+      }
+  });
+
+  it('refuses options a command does not take (exit 64), and a --timeout that is no number before publishing', async () => {
+    for (const args of [
+      ['dev', '--bogus-flag'],
+      ['demo', '--fast'],
+      ['start', '--port', '1'],
+      ['build', '--nope'],
+    ])
+      expect((await cli(args)).code).toBe(64);
+    const send = await cli(['send', '--content-type', 't', '--body', 'package.json', '--timeout', 'abc']);
+    expect(send.code).toBe(64);
+    expect(send.stderr).toContain('--timeout takes a number of seconds over 0, got "abc"');
   });
 
   it('no command, or an unknown one: usage on standard error, exit 64', async () => {

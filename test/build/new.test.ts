@@ -64,5 +64,35 @@ describe('regards-worker new', () => {
     expect(await run('Hello_World')).toBe(64);
     expect(await run('twice')).toBe(0);
     expect(await run('twice')).toBe(64);
+    const long = await exec(process.execPath, [
+      join(root, 'cli/main.ts'),
+      'new',
+      `a${'b'.repeat(299)}`,
+      '--root',
+      dir,
+    ]).catch((error: { code: number; stderr: string }) => error);
+    expect(long).toMatchObject({
+      code: 64,
+      stderr: expect.stringContaining('the name is 300 characters: it must be 2 to 64'),
+    });
+  });
+
+  it('writes the sample request it suggests, which the new worker accepts', async () => {
+    const dir = await project();
+    const made = await exec(process.execPath, [
+      join(root, 'cli/main.ts'),
+      'new',
+      'sample-one',
+      '--root',
+      dir,
+    ]);
+    expect(made.stdout).toContain('--body requests/sample-one.json');
+    await exec(process.execPath, [join(root, 'cli/main.ts'), 'build'], { cwd: dir });
+    const invoked = await exec(
+      process.execPath,
+      [join(root, 'cli/main.ts'), 'invoke', 'sample-one', '--body', 'requests/sample-one.json'],
+      { cwd: dir },
+    );
+    expect(JSON.parse(invoked.stdout).body.status).toBe('SUCCESS');
   });
 });
