@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { HEARTBEAT_EXCHANGE } from '../../protocol/index.ts';
 import { type Received, uniqueType } from './helpers/broker.ts';
@@ -108,6 +109,12 @@ describe('a request published exactly as the Worker Manager publishes it', () =>
       'x-original-exchange': `regards.worker.${type.toLowerCase()}.request`,
     });
     expect(String(dead.headers['x-exception-stacktrace'])).toMatch(/^Error: thrown on attempt 3\n\s+at /);
+    // Mapped through the bundle's source map: the function's own file and line, not the bundle's.
+    const line = (await readFile('test/fixtures/behave.ts', 'utf8'))
+      .split('\n')
+      .findIndex((text) => text.includes('throw new Error(`thrown on attempt'));
+    expect(String(dead.headers['x-exception-stacktrace'])).toContain(`functions/${type}.ts:${line + 1}:`);
+    expect(String(dead.headers['x-exception-stacktrace'])).not.toContain('.mjs?sha256=');
     expect(dead.headers).not.toHaveProperty('x-retries');
     expect(dead.headers).not.toHaveProperty('x-death-queue');
     expect(JSON.parse(dead.body.toString())).toEqual({ action: 'throw' });
