@@ -5,12 +5,12 @@
  * and the running version kept. Ctrl-C stops.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { watch } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from '../build/build.ts';
 import { BuildFailed, formatProblem } from '../build/problems.ts';
 import { EXIT, type Io } from './io.ts';
+import { watchSources } from './watch-sources.ts';
 
 const DEBOUNCE_MS = 300;
 const MAIN = resolve(import.meta.dirname, 'main.ts');
@@ -60,10 +60,13 @@ export async function devCommand(args: readonly string[], io: Io): Promise<numbe
   // Watch first, then build: a change saved during the first build is seen and rebuilt after it.
   let timer: NodeJS.Timeout | undefined;
   let building: Promise<void> = Promise.resolve();
-  const watcher = watch(functions, { recursive: true }, (_event, file) => {
+  const changed = new Set<string>();
+  const watcher = await watchSources(functions, (file) => {
+    changed.add(file);
     clearTimeout(timer);
     timer = setTimeout(() => {
-      io.out(`dev: ${file ?? 'functions/'} changed; rebuilding\n`);
+      io.out(`dev: ${[...changed].join(', ')} changed; rebuilding\n`);
+      changed.clear();
       building = building.then(rebuild, rebuild);
     }, DEBOUNCE_MS);
   });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { useTempDirs } from '../helpers/files.ts';
@@ -46,6 +46,19 @@ describe('regards-worker dev', () => {
       await waitUntil(() => count('dev: built') === 3, 20_000, 'a rebuild after the change');
       await waitUntil(() => count('"msg":"bundles swapped"') > swapsBefore, 20_000, 'the swap');
       expect(output).toMatch(/dev: behave\.ts changed; rebuilding/);
+      // Atomic saves (a temporary file renamed over the source, as sed -i, vim and IDEs save): each one
+      // seen, a plain write after them too, and the line names the source, not the temporary file.
+      for (let save = 1; save <= 2; save += 1) {
+        const built = count('dev: built');
+        const temporary = join(dir, 'functions', `.behave.ts.${save}.tmp`);
+        await writeFile(temporary, `${await readFile(file, 'utf8')}\nexport const saved${save} = ${save};\n`);
+        await rename(temporary, file);
+        await waitUntil(() => count('dev: built') > built, 20_000, `a rebuild after atomic save ${save}`);
+      }
+      const beforePlain = count('dev: built');
+      await appendFile(file, "\nexport const plain = 'after the atomic saves';\n");
+      await waitUntil(() => count('dev: built') > beforePlain, 20_000, 'a rebuild after a plain write');
+      expect(output).not.toMatch(/dev: [^\n]*\.tmp/);
       await appendFile(file, '\nexport const broken = ;\n');
       await waitUntil(() => output.includes('the running adapter is kept'), 20_000, 'the failed build');
       expect(output).toMatch(/functions\/behave\.ts:\d+:\d+: /);
