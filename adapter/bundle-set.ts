@@ -24,6 +24,11 @@ export interface BundleSet {
    * that could not: the set serves meanwhile (its first requests wait for their thread).
    */
   readonly loaded: Promise<void>;
+  /**
+   * Types whose bundle no longer loads in a new thread (changed on disk since it was verified, or
+   * removed), with the reason: not to be served by this set any more.
+   */
+  readonly broken: ReadonlyMap<string, string>;
   /** A delivery starts on this set; call what it returns when it has finished. */
   enter(): () => void;
   /** No new deliveries: closes its pools once every delivery that started on it has finished. */
@@ -36,14 +41,19 @@ export interface BundleSet {
  * Loads a version of WORKER_BUNDLES: the folder itself, or a bundles archive unpacked into a folder of
  * its own (removed when the set closes).
  */
+/** Told when a type of the set breaks (see BundleSet.broken). */
+export type OnBroken = (set: BundleSet, type: string, reason: string) => void;
+
 export async function openBundleSet(
   config: Config,
   log: HostLogger,
   fingerprint: string,
+  onBroken: OnBroken = () => undefined,
 ): Promise<BundleSet> {
-  if (!isBundleArchive(config.bundles)) return loadBundleSet(config, config.bundles, log, fingerprint);
+  if (!isBundleArchive(config.bundles))
+    return loadBundleSet(config, config.bundles, log, fingerprint, onBroken);
   const unpacked = await unpackBundles(await readFile(config.bundles));
-  return loadBundleSet(config, unpacked.dir, log, fingerprint, unpacked.remove);
+  return loadBundleSet(config, unpacked.dir, log, fingerprint, onBroken, unpacked.remove);
 }
 
 async function loadBundleSet(
@@ -51,9 +61,17 @@ async function loadBundleSet(
   dir: string,
   log: HostLogger,
   fingerprint: string,
+  onBroken: OnBroken,
   dispose: () => Promise<void> = async () => undefined,
 ): Promise<BundleSet> {
   const pools: Pool[] = [];
+  const broken = new Map<string, string>();
+  let set: BundleSet | undefined;
+  const breaks = (type: string, reason: string) => {
+    if (broken.has(type)) return;
+    broken.set(type, reason);
+    if (set !== undefined) onBroken(set, type, reason);
+  };
   const close = () =>
     Promise.all(pools.map((pool) => pool.close()))
       .then(dispose)
@@ -67,7 +85,7 @@ async function loadBundleSet(
     throw error;
   }
   const started = await Promise.allSettled(
-    bundles.map((bundle) => workerRuntime(bundle, config, log, (pool) => pools.push(pool))),
+    bundles.map((bundle) => workerRuntime(bundle, config, log, (pool) => pools.push(pool), breaks)),
   );
   const failed = started.find((result) => result.status === 'rejected');
   if (failed !== undefined) {
@@ -84,10 +102,11 @@ async function loadBundleSet(
   let retired: (() => void) | undefined;
   const loaded = Promise.all(pools.map((pool) => pool.loaded)).then(() => undefined);
   loaded.catch(() => undefined);
-  return {
+  set = {
     fingerprint,
     workers,
     loaded,
+    broken,
     enter() {
       inFlight += 1;
       let left = false;
@@ -104,6 +123,7 @@ async function loadBundleSet(
     },
     close,
   };
+  return set;
 }
 
 async function workerRuntime(
@@ -111,6 +131,7 @@ async function workerRuntime(
   config: Config,
   log: HostLogger,
   started: (pool: Pool) => void,
+  breaks: (type: string, reason: string) => void,
 ): Promise<WorkerRuntime> {
   const { entry } = bundle;
   const prefetch = entry.prefetch ?? config.prefetch;
@@ -126,6 +147,7 @@ async function workerRuntime(
       size: prefetch,
       memoryMb: entry.memoryMb ?? config.memoryMb,
       log,
+      onBroken: (reason) => breaks(entry.type, reason),
     });
     started(pool);
     executor = pool;

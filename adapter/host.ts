@@ -5,7 +5,7 @@
  */
 import { requestQueueName } from '../protocol/index.ts';
 import { type Broker, type ConsumerHandle, connectBroker, type Session } from './amqp.ts';
-import { type BundleSet, openBundleSet } from './bundle-set.ts';
+import { type BundleSet, type OnBroken, openBundleSet } from './bundle-set.ts';
 import { fingerprintOf, watchBundles } from './bundle-watcher.ts';
 import type { Config } from './config.ts';
 import { handleDelivery, type WorkerRuntime } from './consumer.ts';
@@ -40,7 +40,24 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
   // prom-client loads while the bundles are verified.
   const metricsLoading = config.metrics ? createMetrics() : Promise.resolve(undefined);
   metricsLoading.catch(() => undefined);
-  let current: BundleSet = await openBundleSet(config, log, await fingerprintOf(config.bundles));
+  /**
+   * A type of the version being served whose bundle no longer loads (changed on disk without a new
+   * manifest): said at error level, and the type is no longer consumed (its requests stay in the queue
+   * for other replicas), heartbeated or ready, until a new version is swapped in.
+   */
+  const onBroken: OnBroken = (set, type, reason) => {
+    if (set !== current) return;
+    log.error('bundle changed since it was verified: this type is no longer served until a new version', {
+      workerType: type,
+      reason,
+    });
+    const consumer = consumers.get(type);
+    consumers.delete(type);
+    void consumer?.cancel().catch(() => undefined);
+  };
+  /** The types the version being served can serve. */
+  const serving = () => [...current.workers.keys()].filter((type) => !current.broken.has(type));
+  let current: BundleSet = await openBundleSet(config, log, await fingerprintOf(config.bundles), onBroken);
   /** Sets replaced by a newer version, closing once their last delivery has finished. */
   const retiring = new Set<BundleSet>();
 
@@ -54,7 +71,7 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
   let heartbeats: Heartbeats | undefined;
   let session: Session | undefined;
   const isReady = () =>
-    connected && !stopping && [...current.workers.keys()].every((type) => consumers.has(type));
+    connected && !stopping && current.broken.size === 0 && serving().every((type) => consumers.has(type));
   const ioProbe = startIoProbe({ deadlineMs: config.ioStallMs });
   const served = await metricsLoading;
   const metrics: Recorder = served ?? NO_METRICS;
@@ -69,7 +86,7 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
   /** Declares the type's queue again and consumes, retrying with backoff until it works or the session ends. */
   const consumeAgain = (on: Session, type: string, gen: number, delayMs: number): void => {
     setTimeout(() => {
-      if (!live(gen) || consumers.has(type) || !current.workers.has(type)) return;
+      if (!live(gen) || consumers.has(type) || !serving().includes(type)) return;
       on.declareTopology([type], current.workers.get(type)?.emits ?? [])
         .then(() => consume(on, type, gen))
         .then(
@@ -105,7 +122,7 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
       onCancelled: () => {
         // Not consuming any more: no heartbeat for this type, /readyz says not ready, until it consumes again.
         if (consumers.get(type) === handle) consumers.delete(type);
-        if (!live(gen) || !current.workers.has(type)) return;
+        if (!live(gen) || !serving().includes(type)) return;
         log.warn(
           'the broker cancelled the consumer (its queue was deleted or its node is down); consuming again',
           {
@@ -118,7 +135,7 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
         if (consumers.get(type) === handle) consumers.delete(type);
         // A lost connection closes every channel before it is reported: decide once it would be.
         setTimeout(() => {
-          if (!live(gen) || consumers.has(type) || !current.workers.has(type)) return;
+          if (!live(gen) || consumers.has(type) || !serving().includes(type)) return;
           // A channel-level failure (a consumer timeout, say) takes down this type's channel only.
           log.warn('consumer channel closed; reopening it', { workerType: type, error: error?.message });
           consumeAgain(on, type, gen, 0);
@@ -132,7 +149,7 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
   const swap = async (fingerprint: string): Promise<void> => {
     let next: BundleSet | undefined;
     try {
-      next = await openBundleSet(config, log, fingerprint);
+      next = await openBundleSet(config, log, fingerprint, onBroken);
       // Served only once every bundle has loaded in its thread: a version that cannot is refused.
       await next.loaded;
     } catch (error) {
@@ -155,7 +172,9 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
     });
     await Promise.all(leaving.map((consumer) => consumer.cancel()));
     if (session !== undefined && connected) {
-      for (const type of added) consumeAgain(session, type, generation, 0);
+      // New types, and those the old version could no longer serve.
+      for (const type of next.workers.keys())
+        if (!consumers.has(type)) consumeAgain(session, type, generation, 0);
     }
     log.info('bundles swapped', {
       workerTypes: [...next.workers.values()].map((w) => `${w.type}@${w.sha256.slice(0, 12)}`),
@@ -194,7 +213,7 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
       setup: async (opened) => {
         const gen = ++generation;
         if (stopping) return;
-        const types = [...current.workers.keys()];
+        const types = serving();
         await opened.declareTopology(
           types,
           [...current.workers.values()].flatMap((worker) => worker.emits),

@@ -53,6 +53,11 @@ export interface PoolOptions {
   readonly memoryMb: number;
   readonly log: HostLogger;
   readonly idleMs?: number;
+  /**
+   * A thread after the first could not start: the bundle on disk no longer loads (changed since it was
+   * verified, or removed). The first thread's failure is `loaded`'s.
+   */
+  readonly onBroken?: (reason: string) => void;
 }
 
 export interface Pool extends Executor {
@@ -193,8 +198,14 @@ export function startPool(options: PoolOptions): Pool {
   let closed = false;
   let sequence = 0;
 
+  let spawned = 0;
   const spawn = (): HandlerThread => {
     const thread = new HandlerThread(options);
+    spawned += 1;
+    if (spawned > 1)
+      thread.ready.catch((error: Error) => {
+        if (!closed) options.onBroken?.(error.message);
+      });
     all.add(thread);
     void thread.worker.once('exit', () => {
       all.delete(thread);
@@ -228,11 +239,25 @@ export function startPool(options: PoolOptions): Pool {
     });
   };
 
-  /** One more thread, if the first in line has waited GROW_AFTER_MS and none is starting already. */
+  /**
+   * One more thread, if the first in line has waited GROW_AFTER_MS and none is starting already; if it
+   * has not waited that long yet, asked again when it has. (Timers run on a millisecond clock: one set
+   * for GROW_AFTER_MS may fire a fraction of a millisecond early by performance.now(), and a request
+   * then waited for a busy thread instead of growing the pool.)
+   */
   const grow = (): void => {
     const first = waiting[0];
     if (closed || starting > 0 || all.size >= options.size || first === undefined) return;
-    if (performance.now() - first.since >= GROW_AFTER_MS) startFor();
+    const waited = performance.now() - first.since;
+    if (waited >= GROW_AFTER_MS - 1) {
+      startFor();
+      return;
+    }
+    if (first.grow === undefined)
+      first.grow = setTimeout(() => {
+        first.grow = undefined;
+        grow();
+      }, GROW_AFTER_MS - waited);
   };
 
   /** Gives `thread` to the first request in line; true if there was one. */

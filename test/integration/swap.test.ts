@@ -3,13 +3,13 @@
  * swapped for another, a Kubernetes ConfigMap volume swaps its `..data` link, or a new build is
  * written into the folder. In-flight requests finish on the version they started with.
  */
-import { cp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, cp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from '../../build/build.ts';
 import { packBundles } from '../../build/pack.ts';
-import { RESPONSE_EXCHANGE } from '../../protocol/index.ts';
+import { HEARTBEAT_EXCHANGE, RESPONSE_EXCHANGE } from '../../protocol/index.ts';
 import { useTempDirs } from '../helpers/files.ts';
 import {
   connectTestBroker,
@@ -249,5 +249,56 @@ describe('a bundles archive (build --pack) as WORKER_BUNDLES', () => {
     await writeFile(join(dist, manifest.workers[0].bundle), 'export default {};\n');
     const { path } = await packBundles(dist);
     await expect(startTestHost(path)).rejects.toThrow(/sha256/);
+  });
+});
+
+describe('a bundle changed on disk without a new version (its manifest unchanged)', () => {
+  it('is said at error level; the type is no longer consumed, heartbeated or ready, its requests wait in the queue; a new version serves again', async () => {
+    const type = uniqueType('changed');
+    const bundles = await buildVersions({ [type]: 1 });
+    const heartbeats = await broker.observe(HEARTBEAT_EXCHANGE);
+    const host = await startTestHost(bundles, { WORKER_PREFETCH: '4', WORKER_HEARTBEAT_SECONDS: '0.2' });
+    try {
+      // Its first thread has loaded the verified bundle.
+      await broker.publishRequest(type, { requestId: `${type}-first`, body: { action: 'succeed' } });
+      await answersTo([`${type}-first`]);
+      await appendFile(join(bundles, 'bundles', `${type}.mjs`), '\n// changed in place, no new manifest\n');
+      // The first thread busy: the next request needs a second thread, which finds the file changed.
+      await broker.publishRequest(type, { requestId: `${type}-busy`, body: { action: 'sleep', ms: 1_000 } });
+      await sleep(100);
+      await broker.publishRequest(type, { requestId: `${type}-next`, body: { action: 'succeed' } });
+      await waitUntil(
+        () =>
+          host.lines.some(
+            (l) => l.includes('"level":"error"') && l.includes('bundle changed since it was verified'),
+          ),
+        10_000,
+        'the error line',
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}\n${host.lines.slice(-8).join('\n')}`);
+      });
+      expect(host.isReady()).toBe(false);
+      const brokeAt = Date.parse(
+        JSON.parse(host.lines.find((l) => l.includes('bundle changed since it was verified')) ?? '{}').time,
+      );
+      await broker.publishRequest(type, { requestId: `${type}-later`, body: { action: 'succeed' } });
+      await sleep(1_000);
+      // No heartbeat of the type dated after it broke (the last one may have been on its way).
+      const beats = (await heartbeats.drain()).filter((m) => (m.json as { type?: string }).type === type);
+      const dates = beats.map((m) => Date.parse((m.json as { heartBeatDate: string }).heartBeatDate));
+      expect(dates.filter((date) => date > brokeAt + 50)).toEqual([]);
+      expect((await responses.drain()).filter((m) => idOf(m) === `${type}-later`)).toEqual([]);
+      // A new version (a new build into the folder) serves again, the waiting requests included.
+      const v2 = (await behaveSource(type, 2)).replace(
+        /'(\.\.\/)+sdk\/index\.ts'/,
+        JSON.stringify(join(ROOT, 'sdk/index.ts')),
+      );
+      await writeFile(join(bundles, '..', 'functions', `${type}.ts`), v2);
+      await build({ root: join(bundles, '..'), outDir: bundles });
+      await answersTo([`${type}-later`]);
+      await waitUntil(() => host.isReady(), 10_000, 'ready again');
+    } finally {
+      await host.stop();
+    }
   });
 });
