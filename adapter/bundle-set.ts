@@ -155,6 +155,7 @@ async function workerRuntime(
   return {
     type: entry.type,
     sha256: entry.sha256,
+    sdkVersion: entry.sdkVersion,
     emits: entry.emits ?? [],
     executor,
     timeoutMs: entry.timeoutMs ?? config.timeoutMs,

@@ -33,6 +33,8 @@ export interface WorkerRuntime {
   readonly type: string;
   /** The bundle's version, on the handle span and in the settle log line. */
   readonly sha256: string;
+  /** The sdk version it was built with (the manifest's). */
+  readonly sdkVersion: string;
   /** The kinds of event it sends (their exchanges are declared with its queues). */
   readonly emits: readonly string[];
   /** Runs its handler: inline, or in its pool of threads. */

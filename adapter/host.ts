@@ -47,6 +47,7 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
    */
   const onBroken: OnBroken = (set, type, reason) => {
     if (set !== current) return;
+    metrics.versionRefused('changed');
     log.error('bundle changed since it was verified: this type is no longer served until a new version', {
       workerType: type,
       reason,
@@ -75,6 +76,7 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
   const ioProbe = startIoProbe({ deadlineMs: config.ioStallMs });
   const served = await metricsLoading;
   const metrics: Recorder = served ?? NO_METRICS;
+  metrics.serving([...current.workers.values()]);
   const health = await startHealth(config.healthPort, {
     isReady,
     notAlive: ioProbe.stalled,
@@ -154,6 +156,7 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
       await next.loaded;
     } catch (error) {
       await next?.close();
+      metrics.versionRefused('refused');
       log.error('new bundles refused; the running version keeps serving', {
         bundles: config.bundles,
         error: (error as Error).message,
@@ -176,6 +179,7 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
       for (const type of next.workers.keys())
         if (!consumers.has(type)) consumeAgain(session, type, generation, 0);
     }
+    metrics.serving([...next.workers.values()]);
     log.info('bundles swapped', {
       workerTypes: [...next.workers.values()].map((w) => `${w.type}@${w.sha256.slice(0, 12)}`),
       added,

@@ -4,6 +4,7 @@
  * interface, so that tests read what was recorded without scraping.
  */
 import type { Ending } from '../protocol/index.ts';
+import { SDK_VERSION } from '../sdk/version.ts';
 
 /** What the host records. Every method is cheap: a label lookup and an add. */
 export interface Recorder {
@@ -16,6 +17,16 @@ export interface Recorder {
   confirmed(seconds: number): void;
   connected(up: boolean): void;
   reconnected(): void;
+  /** The bundles of the version served now. */
+  serving(bundles: readonly BundleVersion[]): void;
+  /** A version not served: a new one that could not load (`refused`), or a served bundle changed on disk (`changed`). */
+  versionRefused(reason: 'refused' | 'changed'): void;
+}
+
+export interface BundleVersion {
+  readonly type: string;
+  readonly sha256: string;
+  readonly sdkVersion: string;
 }
 
 export const NO_METRICS: Recorder = {
@@ -25,6 +36,8 @@ export const NO_METRICS: Recorder = {
   confirmed: () => undefined,
   connected: () => undefined,
   reconnected: () => undefined,
+  serving: () => undefined,
+  versionRefused: () => undefined,
 };
 
 export const METRICS_PREFIX = 'regards_worker_';
@@ -43,6 +56,14 @@ export async function createMetrics(): Promise<Metrics> {
   const { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } = await import('prom-client');
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // Gauges whose names end in _total, which the exposition format keeps for counters (promtool refuses
+  // them): the same counts are the sums of nodejs_active_handles, _requests and _resources by type.
+  for (const total of [
+    'nodejs_active_handles_total',
+    'nodejs_active_requests_total',
+    'nodejs_active_resources_total',
+  ])
+    registry.removeSingleMetric(total);
   const name = (suffix: string) => `${METRICS_PREFIX}${suffix}`;
   const settledTotal = new Counter({
     name: name('requests_settled_total'),
@@ -54,7 +75,8 @@ export async function createMetrics(): Promise<Metrics> {
     name: name('handler_duration_seconds'),
     help: 'Time from taking a request to its decision (validation and handler), by worker type',
     labelNames: ['worker_type'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    // Up to the longest time limit WORKER_TIMEOUT_SECONDS allows (1,500 s).
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600, 900, 1200, 1500],
     registers: [registry],
   });
   const inFlight = new Gauge({
@@ -97,6 +119,25 @@ export async function createMetrics(): Promise<Metrics> {
     help: 'Connections to the broker made again after one was lost',
     registers: [registry],
   });
+  const buildInfo = new Gauge({
+    name: name('build_info'),
+    help: 'Always 1: the host version and the Node version it runs on',
+    labelNames: ['version', 'node_version'],
+    registers: [registry],
+  });
+  buildInfo.set({ version: SDK_VERSION, node_version: process.version }, 1);
+  const bundleInfo = new Gauge({
+    name: name('bundle_info'),
+    help: 'Always 1 for each bundle of the version served: worker type, sha256 and the sdk it was built with',
+    labelNames: ['worker_type', 'sha256', 'sdk_version'],
+    registers: [registry],
+  });
+  const refusedVersions = new Counter({
+    name: name('bundle_versions_refused_total'),
+    help: 'Bundles not served: a new version that could not load (refused), or a served bundle changed on disk (changed)',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
   return {
     contentType: registry.contentType,
     scrape: () => registry.metrics(),
@@ -111,5 +152,14 @@ export async function createMetrics(): Promise<Metrics> {
     confirmed: (seconds) => confirmSeconds.observe(seconds),
     connected: (up) => brokerConnected.set(up ? 1 : 0),
     reconnected: () => reconnects.inc(),
+    serving(bundles) {
+      bundleInfo.reset();
+      for (const bundle of bundles)
+        bundleInfo.set(
+          { worker_type: bundle.type, sha256: bundle.sha256, sdk_version: bundle.sdkVersion },
+          1,
+        );
+    },
+    versionRefused: (reason) => refusedVersions.inc({ reason }),
   };
 }

@@ -2,9 +2,12 @@
  * GET /metrics after a run of requests of each outcome: the counts equal what was sent, per worker
  * type and outcome, and every metric of the host's own has moved.
  */
+import { execFile } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { SDK_VERSION } from '../../sdk/version.ts';
 import { rabbitmqctl, uniqueType } from './helpers/broker.ts';
 import { behaveSuite, buildBehave, startTestHost, waitUntil } from './helpers/host.ts';
+import { needs, PROMTOOL } from './helpers/requirements.ts';
 
 const { type, broker, responses, deadLetters, host } = await behaveSuite('metrics', {
   WORKER_MAX_ATTEMPTS: '2',
@@ -20,6 +23,8 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   return undefined;
 }
 
+const promtool = await needs("promtool's check of /metrics", [PROMTOOL]);
+
 const scrape = async () => {
   const response = await fetch(`http://127.0.0.1:${host.healthPort}/metrics`);
   expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
@@ -27,6 +32,39 @@ const scrape = async () => {
 };
 
 describe('/metrics', () => {
+  it('passes promtool check metrics: no gauge named like a counter, every name and help well-formed', async () => {
+    if (!promtool) return;
+    const text = await scrape();
+    const checked = await new Promise<{ code: number; output: string }>((resolve) => {
+      const child = execFile('promtool', ['check', 'metrics'], (error, stdout, stderr) =>
+        resolve({ code: (error as { code?: number } | null)?.code ?? 0, output: stdout + stderr }),
+      );
+      child.stdin?.end(text);
+    });
+    expect(checked.output).toBe('');
+    expect(checked.code).toBe(0);
+  });
+
+  it('says what runs: the host and Node versions, each bundle served with its sha256 and sdk', async () => {
+    const text = await scrape();
+    expect(
+      sample(text, 'regards_worker_build_info', { version: SDK_VERSION, node_version: process.version }),
+    ).toBe(1);
+    const [served] = host.workers;
+    expect(
+      sample(text, 'regards_worker_bundle_info', {
+        worker_type: type,
+        sha256: served?.sha256 ?? '',
+        sdk_version: SDK_VERSION,
+      }),
+    ).toBe(1);
+    expect(text).toMatch(/^# TYPE regards_worker_bundle_versions_refused_total counter$/m);
+    const gaugesNamedTotal = [...text.matchAll(/^# TYPE (\S+_total) (gauge|histogram|summary)$/gm)].map(
+      (m) => m[1],
+    );
+    expect(gaugesNamedTotal).toEqual([]);
+  });
+
   it('counts each outcome per type, as sent; and every metric of ours moves', async () => {
     const sends: [string, unknown, Record<string, string>?][] = [
       ['s1', { action: 'succeed' }],
@@ -64,6 +102,10 @@ describe('/metrics', () => {
     expect(sample(text, 'regards_worker_retries_total', { worker_type: type })).toBe(1);
     expect(sample(text, 'regards_worker_dead_letters_total', { worker_type: type })).toBe(2);
     expect(sample(text, 'regards_worker_handler_duration_seconds_count', { worker_type: type })).toBe(9);
+    // Buckets up to the longest time limit WORKER_TIMEOUT_SECONDS allows.
+    expect(
+      sample(text, 'regards_worker_handler_duration_seconds_bucket', { le: '1500', worker_type: type }),
+    ).toBe(9);
     expect(sample(text, 'regards_worker_requests_in_flight', { worker_type: type })).toBe(0);
     expect(
       sample(text, 'regards_worker_heartbeats_total', { worker_type: type, result: 'sent' }),

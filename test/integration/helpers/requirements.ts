@@ -47,6 +47,11 @@ export const OPENSSL: Requirement = {
   howToGet: 'apt-get install -y openssl',
   check: runs('openssl', 'version'),
 };
+export const PROMTOOL: Requirement = {
+  name: "promtool, Prometheus' own checker",
+  howToGet: 'apt-get install -y prometheus',
+  check: runs('promtool', '--version'),
+};
 export const RABBITMQ_SERVER: Requirement = {
   name: 'rabbitmq-server, to start private RabbitMQ nodes',
   howToGet: 'apt-get install -y rabbitmq-server',

@@ -52,6 +52,7 @@ const slow = defineWorker({
 const worker: WorkerRuntime = {
   type: 'unit',
   sha256: 'a'.repeat(64),
+  sdkVersion: '0.1.0',
   emits: [],
   executor: inlineExecutor(slow),
   timeoutMs: 1000,

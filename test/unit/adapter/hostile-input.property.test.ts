@@ -26,6 +26,7 @@ const limits = { maxBodyBytes: 32 * 1024, maxMessageBytes: 64 * 1024 };
 const worker = (maxAttempts: number): WorkerRuntime => ({
   type: 'behave',
   sha256: 'b'.repeat(64),
+  sdkVersion: '0.1.0',
   emits: [],
   executor: inlineExecutor(behave),
   timeoutMs: 1_000,
