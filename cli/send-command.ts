@@ -1,6 +1,7 @@
 /**
  * `regards-worker send --content-type <t> --body <file>`: publishes a RequestEvent to the Worker
- * Manager and prints its ResponseEvents until a final one. The exit code tells the final state.
+ * Manager and prints its ResponseEvents until a final one, and those of the requests its workers issue
+ * (fan-out), with the events they send to other services. The exit code tells the request's final state.
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -70,6 +71,7 @@ export async function sendCommand(args: readonly string[], io: Io): Promise<numb
 /** One ResponseEvent as one line of JSON, its content decoded beside it. */
 function formatEvent(event: ResponseEvent): string {
   const shown: Record<string, unknown> = {
+    requestId: event.requestId,
     state: event.state,
     ...(event.observed === undefined ? {} : { observed: event.observed }),
     workerType: event.headers['regards.worker_id'],

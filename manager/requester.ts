@@ -2,19 +2,24 @@
  * The requester's side, for development: publish a RequestEvent and follow the ResponseEvents the
  * manager sends about it. Used by `regards-worker send` and the demo. What the manager does not tell a
  * requester (a worker's RUNNING progress, a request dead-lettered, which the manager marks ERROR) is
- * watched on the workers' side too, so that a developer sees it: such events say `observed`.
+ * watched on the workers' side too, so that a developer sees it: such events say `observed`. So are the
+ * requests a worker issued while handling it (fan-out: ids `<its id>-<n>`, followed in turn until they
+ * end too) and the events it sent to other REGARDS services (rs-fem's feature updates).
  */
 import * as amqp from 'amqplib';
 import {
   DEAD_LETTER_EXCHANGE,
   DEAD_LETTER_QUEUE,
+  EVENT_CLASSES,
   encodeRequestEvent,
+  eventExchange,
   HEADER,
   REQUEST_EVENT_EXCHANGE,
   RESPONSE_EVENT_EXCHANGE,
   RESPONSE_EXCHANGE,
   type RequestIdentity,
   sharedTopology,
+  WORKER_REQUEST_ID_HEADER,
 } from '../protocol/index.ts';
 
 export interface ResponseEvent {
@@ -26,16 +31,21 @@ export interface ResponseEvent {
   /**
    * Not a ResponseEvent: seen on the workers' side. `worker`: a RUNNING response (ctx.progress), which the
    * manager keeps to itself; `dead-letter`: the request reached the DLQ, which the manager marks ERROR
-   * without telling the requester (the message is the worker's reason).
+   * without telling the requester (the message is the worker's reason); `request`: a worker issued this
+   * request while handling one followed (its id is `<parent id>-<n>`), followed too; `event`: a worker
+   * sent this event (the message names its class) while handling one followed.
    */
-  readonly observed?: 'worker' | 'dead-letter';
+  readonly observed?: 'worker' | 'dead-letter' | 'request' | 'event';
 }
 
 /** States after which the manager says nothing more about a request. */
 export const FINAL_STATES = ['SUCCESS', 'ERROR', 'INVALID_CONTENT', 'SKIPPED'];
 
 export interface Requester {
-  /** Publishes the request, then calls `onEvent` for each ResponseEvent until a final one or the timeout. */
+  /**
+   * Publishes the request, then calls `onEvent` for each ResponseEvent of it and of the requests its
+   * workers issue, until each has a final one, or the timeout. Resolves with the request's own final one.
+   */
   submit(
     request: RequestIdentity,
     body: Uint8Array,
@@ -61,20 +71,63 @@ export async function connectRequester(url: string): Promise<Requester> {
   // Dead-letters come through regards.DLX, or through the manager's DLQ entry exchange.
   await channel.bindQueue(queue, DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE);
   await channel.bindQueue(queue, DEAD_LETTER_QUEUE, '');
+  // Requests workers issue, and their events to other services.
+  await channel.bindQueue(queue, REQUEST_EVENT_EXCHANGE, '');
+  for (const eventClass of Object.values(EVENT_CLASSES)) {
+    await channel.assertExchange(eventExchange(eventClass), 'fanout', { durable: true });
+    await channel.bindQueue(queue, eventExchange(eventClass), '');
+  }
   const listeners = new Map<string, (event: ResponseEvent) => void>();
+  /** A child request's id, for each one seen: `<parent id>-<n>`. */
+  const parentOf = (id: string) => id.slice(0, id.lastIndexOf('-'));
   await channel.consume(
     queue,
     (message) => {
       if (message === null) return;
       const headers = message.properties.headers ?? {};
       const requestId = String(headers[HEADER.requestId] ?? '');
+      const exchange = message.fields.exchange;
+      if (exchange === REQUEST_EVENT_EXCHANGE) {
+        // A request a followed worker issued: followed from now on, by its parent's listener.
+        const parent = listeners.get(parentOf(requestId));
+        if (parent === undefined || listeners.has(requestId) || !/-\d+$/.test(requestId)) return;
+        listeners.set(requestId, parent);
+        const contentType = String(headers[HEADER.contentType] ?? '');
+        parent({
+          state: 'ISSUED',
+          messages: [`content type ${contentType}`],
+          requestId,
+          headers,
+          observed: 'request',
+        });
+        return;
+      }
+      if (
+        exchange !== RESPONSE_EVENT_EXCHANGE &&
+        exchange !== RESPONSE_EXCHANGE &&
+        exchange !== DEAD_LETTER_EXCHANGE &&
+        exchange !== DEAD_LETTER_QUEUE
+      ) {
+        // An event to another REGARDS service, sent while handling a followed request.
+        const from = String(headers[WORKER_REQUEST_ID_HEADER] ?? '');
+        const listener = listeners.get(from);
+        const eventClass = String(headers[HEADER.type] ?? exchange);
+        listener?.({
+          state: 'SENT',
+          messages: [eventClass.slice(eventClass.lastIndexOf('.') + 1)],
+          requestId: from,
+          headers,
+          observed: 'event',
+        });
+        return;
+      }
       const listener = listeners.get(requestId);
       if (listener === undefined) return;
-      if (message.fields.exchange === RESPONSE_EVENT_EXCHANGE) {
+      if (exchange === RESPONSE_EVENT_EXCHANGE) {
         try {
           listener({ ...JSON.parse(message.content.toString('utf8')), headers });
         } catch {}
-      } else if (message.fields.exchange === RESPONSE_EXCHANGE) {
+      } else if (exchange === RESPONSE_EXCHANGE) {
         const response = parseJson(message.content) as { status?: unknown; messages?: unknown } | undefined;
         if (response?.status !== 'RUNNING') return;
         const messages = Array.isArray(response.messages) ? response.messages.map(String) : [];
@@ -89,17 +142,24 @@ export async function connectRequester(url: string): Promise<Requester> {
   );
   return {
     async submit(request, body, { extraHeaders = {}, timeoutMs, onEvent }) {
+      const root = request.requestId;
+      /** The requests followed (this one and those its workers issued), and those that ended. */
+      const followed = new Set([root]);
+      const ended = new Set<string>();
+      let rootFinal: ResponseEvent | undefined;
       const final = new Promise<ResponseEvent | undefined>((resolve) => {
-        const timer = setTimeout(() => resolve(undefined), timeoutMs);
-        let ended = false;
-        listeners.set(request.requestId, (event) => {
-          // Nothing after the final one: a dead-letter may overtake the manager's GRANTED.
-          if (ended) return;
+        const timer = setTimeout(() => resolve(rootFinal), timeoutMs);
+        listeners.set(root, (event) => {
+          if (event.observed === 'request') followed.add(event.requestId);
+          // Nothing after a request's final event: a dead-letter may overtake the manager's GRANTED.
+          if (ended.has(event.requestId) && event.observed !== 'event') return;
           onEvent(event);
-          if (FINAL_STATES.includes(event.state)) {
-            ended = true;
+          if (!FINAL_STATES.includes(event.state)) return;
+          ended.add(event.requestId);
+          if (event.requestId === root) rootFinal = event;
+          if (rootFinal !== undefined && [...followed].every((id) => ended.has(id))) {
             clearTimeout(timer);
-            resolve(event);
+            resolve(rootFinal);
           }
         });
       });
@@ -116,7 +176,7 @@ export async function connectRequester(url: string): Promise<Requester> {
         ),
       );
       const event = await final;
-      listeners.delete(request.requestId);
+      for (const id of followed) listeners.delete(id);
       await channel.unbindQueue(queue, RESPONSE_EXCHANGE, request.requestId).catch(() => undefined);
       return event;
     },

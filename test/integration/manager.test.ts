@@ -207,6 +207,30 @@ describe('regards-worker send', () => {
     expect(managerLines.some((line) => /"msg":"RUNNING".*working on step one/.test(line))).toBe(true);
   });
 
+  it('follows the requests its worker issues until they end too, and shows the events it sends', async () => {
+    const fanned = await send({ action: 'fan-out', content: `${first}-in` });
+    expect(fanned.code).toBe(0);
+    const events = eventsOf(fanned.stdout);
+    const root = events[0].requestId;
+    const children = events.filter((e) => e.observed === 'request').map((e) => e.requestId);
+    expect(children.sort()).toEqual([`${root}-1`, `${root}-2`]);
+    for (const child of children)
+      expect(events.filter((e) => e.requestId === child).map((e) => e.state)).toEqual([
+        'ISSUED',
+        'GRANTED',
+        'SUCCESS',
+      ]);
+    expect(events.filter((e) => e.requestId === root && !e.observed).map((e) => e.state)).toEqual([
+      'GRANTED',
+      'SUCCESS',
+    ]);
+    const emitted = await send({ action: 'emit', content: 'sent on' });
+    expect(emitted.code).toBe(0);
+    expect(eventsOf(emitted.stdout)).toContainEqual(
+      expect.objectContaining({ state: 'SENT', observed: 'event', messages: ['FeatureUpdateRequestEvent'] }),
+    );
+  });
+
   it("says ERROR with the worker's reason when the request is dead-lettered, instead of waiting for nothing", async () => {
     const { code, stdout, stderr } = await send({ action: 'throw' });
     expect(code).toBe(3);
