@@ -78,7 +78,9 @@ async function loadBundleSet(
       .then(() => undefined);
   let bundles: VerifiedBundle[];
   try {
-    bundles = await verifyBundles(dir, config.types);
+    bundles = await verifyBundles(dir, config.types, (refused) =>
+      log.error('bundle refused; the others are served', { error: refused.message, code: refused.code }),
+    );
     if (bundles.length === 0) throw new Error(`the manifest in ${config.bundles} lists no workers`);
   } catch (error) {
     await dispose();

@@ -1,12 +1,15 @@
 /**
  * Loading bundles through the manifest: each bundle's sha256 is checked before it is imported, and
- * its definition must be the one the manifest describes. Bundles are immutable for the process's life.
+ * its definition must be the one the manifest describes; a bundle built with an sdk this host does
+ * not run is refused, naming both versions, and the others are served. A version of the bundles is
+ * immutable once verified; a new one is loaded beside it (bundle-set.ts, bundle-watcher.ts).
  */
 import { readFile, realpath } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { MANIFEST_FILE, type ManifestEntry, manifest as manifestSchema } from '../sdk/bundle.ts';
 import { definitionOf } from '../sdk/definition-of.ts';
 import type { WorkerDefinition } from '../sdk/index.ts';
+import { SDK_VERSION } from '../sdk/version.ts';
 import { bundleUrl, fileSha256 } from './bundle-file.ts';
 
 export interface LoadedWorker {
@@ -16,7 +19,12 @@ export interface LoadedWorker {
 }
 
 export class BundleError extends Error {
-  readonly code: 'MANIFEST_INVALID' | 'BUNDLE_MISMATCH' | 'BUNDLE_INVALID' | 'WORKER_UNKNOWN';
+  readonly code:
+    | 'MANIFEST_INVALID'
+    | 'BUNDLE_MISMATCH'
+    | 'BUNDLE_INVALID'
+    | 'WORKER_UNKNOWN'
+    | 'SDK_UNSUPPORTED';
   constructor(code: BundleError['code'], message: string) {
     super(message);
     this.code = code;
@@ -46,11 +54,43 @@ export interface VerifiedBundle {
   readonly path: string;
 }
 
-/** Checks every bundle of the manifest (or the given types only) against its sha256. */
-export async function verifyBundles(dir: string, types?: readonly string[]): Promise<VerifiedBundle[]> {
+/**
+ * The sdk versions this host runs: its own major (and, below 1.0, its own minor, which may break as a
+ * major does). A bundle records the sdk it was built with; the contract between them is the sdk's.
+ */
+export function sdkSupported(version: string, host: string = SDK_VERSION): boolean {
+  const [major, minor] = version.split('.');
+  const [hostMajor, hostMinor] = host.split('.');
+  return major === hostMajor && (hostMajor !== '0' || minor === hostMinor);
+}
+
+/**
+ * Checks every bundle of the manifest (or the given types only) against its sha256. One built with an
+ * sdk this host does not run is left out, told to `refused`; none left is an error.
+ */
+export async function verifyBundles(
+  dir: string,
+  types?: readonly string[],
+  refused: (error: BundleError) => void = () => undefined,
+): Promise<VerifiedBundle[]> {
   const manifest = await readManifest(dir);
-  const entries =
+  const selected =
     types === undefined ? manifest.workers : types.map((type) => findEntry(manifest.workers, type, dir));
+  const entries = selected.filter((entry) => {
+    if (sdkSupported(entry.sdkVersion)) return true;
+    refused(
+      new BundleError(
+        'SDK_UNSUPPORTED',
+        `worker ${entry.type} was built with sdk ${entry.sdkVersion}; this host runs sdk ${SDK_VERSION} (same major${SDK_VERSION.startsWith('0.') ? ' and minor, below 1.0' : ''}): rebuild it with this sdk, or run a host of its version`,
+      ),
+    );
+    return false;
+  });
+  if (entries.length === 0 && selected.length > 0)
+    throw new BundleError(
+      'SDK_UNSUPPORTED',
+      `no bundle in ${dir} was built with an sdk this host runs (${SDK_VERSION})`,
+    );
   return Promise.all(entries.map((entry) => verifyEntry(dir, entry)));
 }
 
