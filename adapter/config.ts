@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as z from 'zod';
 import { DEFAULT_LIMITS, type Limits } from '../protocol/index.ts';
+import { didYouMean } from './nearest-name.ts';
 
 export const DEFAULTS = Object.freeze({
   AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
@@ -144,28 +145,6 @@ const NEVER_EMPTY = ['AMQP_URL', 'AMQP_URL_FILE', 'AMQP_PASSWORD_FILE'];
 /** What Kubernetes sets for a Service named `amqp` (AMQP_SERVICE_HOST, AMQP_PORT_5672_TCP...): not ours. */
 const KUBERNETES_SERVICE_LINK = /^AMQP_(SERVICE_|PORT($|_))/;
 
-/** ", did you mean X?" for a known name at most two edits away, else nothing. */
-function hint(name: string): string {
-  const near = CONFIG_VARIABLES.find((known) => distance(name, known) <= 2);
-  return near === undefined ? '' : `, did you mean ${near}?`;
-}
-
-/** Levenshtein distance, for names of a few dozen characters. */
-function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i += 1) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j += 1)
-      current[j] = Math.min(
-        (previous[j] ?? 0) + 1,
-        (current[j - 1] ?? 0) + 1,
-        (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    previous = current;
-  }
-  return previous[b.length] ?? 0;
-}
-
 /**
  * Reads the variables this host knows from `env`. Unknown WORKER_* and AMQP_* variables are refused
  * (with the nearest known name), so that a misspelt name does not silently fall back to a default; so
@@ -189,7 +168,9 @@ export function loadConfig(
     }
     if (CONFIG_VARIABLES.includes(name)) known[name] = value;
     else if (name.startsWith('WORKER_') || (name.startsWith('AMQP_') && !KUBERNETES_SERVICE_LINK.test(name)))
-      problems.push(`${name}: unknown variable${hint(name)} (known: ${CONFIG_VARIABLES.join(', ')})`);
+      problems.push(
+        `${name}: unknown variable${didYouMean(name, CONFIG_VARIABLES)} (known: ${CONFIG_VARIABLES.join(', ')})`,
+      );
   }
   const secret = (name: string): string | undefined => {
     const path = known[name];

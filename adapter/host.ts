@@ -40,11 +40,7 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
   // prom-client loads while the bundles are verified.
   const metricsLoading = config.metrics ? createMetrics() : Promise.resolve(undefined);
   metricsLoading.catch(() => undefined);
-  /**
-   * A type of the version being served whose bundle no longer loads (changed on disk without a new
-   * manifest): said at error level, and the type is no longer consumed (its requests stay in the queue
-   * for other replicas), heartbeated or ready, until a new version is swapped in.
-   */
+  /** A served type whose bundle changed on disk: said, no longer consumed, heartbeated or ready until a new version. */
   const onBroken: OnBroken = (set, type, reason) => {
     if (set !== current) return;
     metrics.versionRefused('changed');

@@ -35,9 +35,8 @@ export interface WorkerSpec<In extends z.ZodType, Out extends z.ZodType> {
   /** The kinds of event it sends to other REGARDS services on success (`events`); others are refused. */
   emits?: readonly EventKind[];
   /**
-   * With `emits: ['feature-update']` (required then): the schema of the properties its feature updates
-   * set, as the REGARDS model names them (fragments as nested objects, dates as `featureDate()`). An
-   * update whose properties fail it answers ERROR; `check --model` checks it against a REGARDS model.
+   * With `emits: ['feature-update']` (required then): the schema of what its updates set, as the REGARDS
+   * model names it (`featureDate()` for dates); a mismatch answers ERROR; `check --model` checks the model.
    */
   featureProperties?: z.ZodType;
   /** Its return type comes from `output` alone (NoInfer): without one, content is any Content. */
@@ -195,9 +194,7 @@ function checkSpec(spec: WorkerSpec<z.ZodType, z.ZodType>): void {
   if (spec.featureProperties !== undefined && !(spec.featureProperties instanceof z.ZodType))
     problems.push('featureProperties must be a zod schema');
   else if (spec.emits?.includes('feature-update') && spec.featureProperties === undefined)
-    problems.push(
-      "emits: ['feature-update'] needs featureProperties: the zod schema of the properties it sends",
-    );
+    problems.push("emits: ['feature-update'] needs featureProperties: the zod schema of what it sends");
   if (typeof spec.handler !== 'function') problems.push('handler must be a function');
   if (problems.length > 0) {
     throw new ContractError('INVALID_DEFINITION', `worker ${String(spec.type)}: ${problems.join('; ')}`);
