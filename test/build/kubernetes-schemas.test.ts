@@ -1,0 +1,74 @@
+/**
+ * Every manifest of deploy/kubernetes validated against the schemas the API server and the CRDs carry
+ * (kubernetes-models, @kubernetes-models/keda, @kubernetes-models/prometheus-operator): a wrong type, a
+ * missing required field or a value outside an enum fails here, not at `kubectl apply`. Those schemas
+ * do not close their objects, so a misspelt optional field still passes them (kubectl apply's strict
+ * field validation would refuse it).
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ScaledObject, TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1';
+import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import { Deployment } from 'kubernetes-models/apps/v1';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+
+const folder = resolve(import.meta.dirname, '../../deploy/kubernetes');
+// biome-ignore lint/suspicious/noExplicitAny: manifests are data, checked by the schemas
+type Doc = any;
+const documents: { file: string; doc: Doc }[] = [];
+for (const file of (await readdir(folder)).filter((name) => name.endsWith('.yaml')).sort())
+  for (const doc of parseAllDocuments(await readFile(join(folder, file), 'utf8')))
+    documents.push({ file, doc: doc.toJS() });
+
+/** The model of each kind the manifests use, by `apiVersion/kind`. */
+const MODELS: Record<string, new (value: Doc) => { validate(): void }> = {
+  'apps/v1/Deployment': Deployment,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
+  'keda.sh/v1alpha1/ScaledObject': ScaledObject,
+  'keda.sh/v1alpha1/TriggerAuthentication': TriggerAuthentication,
+  'monitoring.coreos.com/v1/PodMonitor': PodMonitor,
+};
+const validate = (doc: Doc) => {
+  const Model = MODELS[`${doc.apiVersion}/${doc.kind}`];
+  if (Model === undefined) throw new Error(`no schema for ${doc.apiVersion} ${doc.kind}`);
+  new Model(doc).validate();
+};
+const ofKind = (kind: string) => documents.filter(({ doc }) => doc.kind === kind).map(({ doc }) => doc);
+
+describe('deploy/kubernetes against the Kubernetes, KEDA and Prometheus Operator schemas', () => {
+  it.each(documents.map(({ file, doc }) => [`${file}: ${doc.kind} ${doc.metadata?.name}`, doc]))(
+    '%s is valid',
+    (_name, doc) => {
+      expect(() => validate(doc)).not.toThrow();
+    },
+  );
+
+  it('the schemas do refuse what is wrong: a count as text, a trigger without its metadata', () => {
+    const [deployment] = ofKind('Deployment');
+    expect(() => validate({ ...deployment, spec: { ...deployment.spec, replicas: 'two' } })).toThrow(
+      /replicas must be integer/,
+    );
+    const [scaled] = ofKind('ScaledObject');
+    const { metadata: _metadata, ...trigger } = scaled.spec.triggers[0];
+    expect(() => validate({ ...scaled, spec: { ...scaled.spec, triggers: [trigger] } })).toThrow(/metadata/);
+  });
+
+  it("holds a disruption budget and a PodMonitor that select the Deployment's pods and its health port", () => {
+    const [deployment] = ofKind('Deployment');
+    const labels = deployment.spec.template.metadata.labels;
+    const [budget] = ofKind('PodDisruptionBudget');
+    expect(labels).toMatchObject(budget.spec.selector.matchLabels);
+    expect(budget.spec.maxUnavailable).toBe(1);
+    const [monitor] = ofKind('PodMonitor');
+    expect(labels).toMatchObject(monitor.spec.selector.matchLabels);
+    const ports = deployment.spec.template.spec.containers[0].ports.map(
+      (port: { name: string }) => port.name,
+    );
+    expect(ports).toContain(monitor.spec.podMetricsEndpoints[0].port);
+    expect(monitor.spec.podMetricsEndpoints[0].path).toBe(
+      deployment.spec.template.metadata.annotations['prometheus.io/path'],
+    );
+  });
+});
