@@ -27,6 +27,9 @@ export interface BundleVersion {
   readonly type: string;
   readonly sha256: string;
   readonly sdkVersion: string;
+  /** The type's settings, beside which its duration and in-flight count are read. */
+  readonly timeoutMs: number;
+  readonly prefetch: number;
 }
 
 export const NO_METRICS: Recorder = {
@@ -132,6 +135,18 @@ export async function createMetrics(): Promise<Metrics> {
     labelNames: ['worker_type', 'sha256', 'sdk_version'],
     registers: [registry],
   });
+  const timeLimit = new Gauge({
+    name: name('time_limit_seconds'),
+    help: "The handler time limit of each worker type served (its duration's ceiling)",
+    labelNames: ['worker_type'],
+    registers: [registry],
+  });
+  const prefetchLimit = new Gauge({
+    name: name('prefetch'),
+    help: 'Requests each worker type served takes at once (its in-flight ceiling)',
+    labelNames: ['worker_type'],
+    registers: [registry],
+  });
   const refusedVersions = new Counter({
     name: name('bundle_versions_refused_total'),
     help: 'Bundles not served: a new version that could not load (refused), or a served bundle changed on disk (changed)',
@@ -153,12 +168,13 @@ export async function createMetrics(): Promise<Metrics> {
     connected: (up) => brokerConnected.set(up ? 1 : 0),
     reconnected: () => reconnects.inc(),
     serving(bundles) {
-      bundleInfo.reset();
-      for (const bundle of bundles)
-        bundleInfo.set(
-          { worker_type: bundle.type, sha256: bundle.sha256, sdk_version: bundle.sdkVersion },
-          1,
-        );
+      for (const gauge of [bundleInfo, timeLimit, prefetchLimit]) gauge.reset();
+      for (const bundle of bundles) {
+        const worker_type = bundle.type;
+        bundleInfo.set({ worker_type, sha256: bundle.sha256, sdk_version: bundle.sdkVersion }, 1);
+        timeLimit.set({ worker_type }, bundle.timeoutMs / 1000);
+        prefetchLimit.set({ worker_type }, bundle.prefetch);
+      }
     },
     versionRefused: (reason) => refusedVersions.inc({ reason }),
   };

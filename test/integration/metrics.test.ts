@@ -59,6 +59,11 @@ describe('/metrics', () => {
       }),
     ).toBe(1);
     expect(text).toMatch(/^# TYPE regards_worker_bundle_versions_refused_total counter$/m);
+    // The ceilings its duration and in-flight count are read against.
+    expect(sample(text, 'regards_worker_time_limit_seconds', { worker_type: type })).toBe(
+      (served?.timeoutMs ?? 0) / 1000,
+    );
+    expect(sample(text, 'regards_worker_prefetch', { worker_type: type })).toBe(served?.prefetch);
     const gaugesNamedTotal = [...text.matchAll(/^# TYPE (\S+_total) (gauge|histogram|summary)$/gm)].map(
       (m) => m[1],
     );
