@@ -30,6 +30,8 @@ export interface BundleVersion {
   /** The type's settings, beside which its duration and in-flight count are read. */
   readonly timeoutMs: number;
   readonly prefetch: number;
+  /** Where its handlers run: the threads it holds now are counted at each scrape. */
+  readonly executor: { threads?(): number };
 }
 
 export const NO_METRICS: Recorder = {
@@ -147,12 +149,25 @@ export async function createMetrics(): Promise<Metrics> {
     labelNames: ['worker_type'],
     registers: [registry],
   });
+  let served: readonly BundleVersion[] = [];
+  new Gauge({
+    name: name('handler_threads'),
+    help: 'Handler threads alive now, by worker type (0 for inline handlers)',
+    labelNames: ['worker_type'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const bundle of served) this.set({ worker_type: bundle.type }, bundle.executor.threads?.() ?? 0);
+    },
+  });
   const refusedVersions = new Counter({
     name: name('bundle_versions_refused_total'),
     help: 'Bundles not served: a new version that could not load (refused), or a served bundle changed on disk (changed)',
     labelNames: ['reason'],
     registers: [registry],
   });
+  // Both reasons at 0 from the start: a rate or an alert reads a series that exists.
+  for (const reason of ['refused', 'changed']) refusedVersions.labels({ reason }).inc(0);
   return {
     contentType: registry.contentType,
     scrape: () => registry.metrics(),
@@ -168,6 +183,7 @@ export async function createMetrics(): Promise<Metrics> {
     connected: (up) => brokerConnected.set(up ? 1 : 0),
     reconnected: () => reconnects.inc(),
     serving(bundles) {
+      served = bundles;
       for (const gauge of [bundleInfo, timeLimit, prefetchLimit]) gauge.reset();
       for (const bundle of bundles) {
         const worker_type = bundle.type;

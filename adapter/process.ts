@@ -20,6 +20,8 @@ import type { HostLogger } from './log.ts';
 /** Runs a request's handler, wherever it runs, and tells what happened. Never rejects. */
 export interface Executor {
   execute(request: DecodedRequest, options: ExecuteOptions): Promise<Happening>;
+  /** The handler threads it holds now (none when handlers run inline). */
+  threads?(): number;
 }
 
 export interface ExecuteOptions {

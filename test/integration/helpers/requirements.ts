@@ -52,6 +52,11 @@ export const PROMTOOL: Requirement = {
   howToGet: 'apt-get install -y prometheus',
   check: runs('promtool', '--version'),
 };
+export const PROMETHEUS: Requirement = {
+  name: 'the prometheus server',
+  howToGet: 'apt-get install -y prometheus',
+  check: runs('prometheus', '--version'),
+};
 export const RABBITMQ_SERVER: Requirement = {
   name: 'rabbitmq-server, to start private RabbitMQ nodes',
   howToGet: 'apt-get install -y rabbitmq-server',
