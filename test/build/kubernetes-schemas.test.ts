@@ -1,11 +1,13 @@
 /**
  * Every manifest of deploy/kubernetes validated against the schemas the API server and the CRDs carry
  * (kubernetes-models, @kubernetes-models/keda, @kubernetes-models/prometheus-operator): a wrong type, a
- * missing required field or a value outside an enum fails here, not at `kubectl apply`. Those schemas
- * do not close their objects, so a misspelt optional field still passes them (kubectl apply's strict
- * field validation would refuse it).
+ * missing required field or a value outside an enum fails here, not at `kubectl apply`. Those JSON
+ * schemas do not close their objects, so unknown fields (a misspelt one, which `kubectl apply` refuses)
+ * are found by the packages' TypeScript types: each manifest, as a literal of its kind's type, must
+ * type-check (an object literal may hold only known properties).
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ScaledObject, TriggerAuthentication } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { PodMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
@@ -13,6 +15,10 @@ import { Deployment } from 'kubernetes-models/apps/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { useTempDirs } from '../helpers/files.ts';
+
+const root = resolve(import.meta.dirname, '../..');
+const tempDir = useTempDirs();
 
 const folder = resolve(import.meta.dirname, '../../deploy/kubernetes');
 // biome-ignore lint/suspicious/noExplicitAny: manifests are data, checked by the schemas
@@ -35,6 +41,52 @@ const validate = (doc: Doc) => {
   if (Model === undefined) throw new Error(`no schema for ${doc.apiVersion} ${doc.kind}`);
   new Model(doc).validate();
 };
+/** The TypeScript type of each kind, by `apiVersion/kind`: its module and interface. */
+const TYPES: Record<string, readonly [string, string]> = {
+  'apps/v1/Deployment': ['kubernetes-models/apps/v1/Deployment', 'IDeployment'],
+  'policy/v1/PodDisruptionBudget': [
+    'kubernetes-models/policy/v1/PodDisruptionBudget',
+    'IPodDisruptionBudget',
+  ],
+  'keda.sh/v1alpha1/ScaledObject': ['@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject', 'IScaledObject'],
+  'keda.sh/v1alpha1/TriggerAuthentication': [
+    '@kubernetes-models/keda/keda.sh/v1alpha1/TriggerAuthentication',
+    'ITriggerAuthentication',
+  ],
+  'monitoring.coreos.com/v1/PodMonitor': [
+    '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor',
+    'IPodMonitor',
+  ],
+};
+
+/** What tsc says of the manifests as literals of their kinds' types (empty when they all fit). */
+async function unknownFields(docs: readonly Doc[]): Promise<string> {
+  const lines = Object.entries(TYPES).map(
+    ([, [module, name]]) => `import type { ${name} } from '${module}';`,
+  );
+  for (const [i, doc] of docs.entries()) {
+    const [, name] = TYPES[`${doc.apiVersion}/${doc.kind}`] ?? ['', 'never'];
+    lines.push(`export const manifest${i}: ${name} = ${JSON.stringify(doc)};`);
+  }
+  // Inside the repository, so that the packages resolve from its node_modules.
+  const file = join(await tempDir(join(root, 'dist')), 'manifests.ts');
+  await writeFile(file, `${lines.join('\n')}\n`);
+  const tsc = join(root, 'node_modules/.bin/tsc');
+  const flags = [
+    '--ignoreConfig',
+    '--noEmit',
+    '--strict',
+    '--module',
+    'nodenext',
+    '--skipLibCheck',
+    '--types',
+    'node',
+  ];
+  return new Promise((done) =>
+    execFile(tsc, [...flags, file], (_error, stdout, stderr) => done(`${stdout}${stderr}`.trim())),
+  );
+}
+
 const ofKind = (kind: string) => documents.filter(({ doc }) => doc.kind === kind).map(({ doc }) => doc);
 
 describe('deploy/kubernetes against the Kubernetes, KEDA and Prometheus Operator schemas', () => {
@@ -44,6 +96,18 @@ describe('deploy/kubernetes against the Kubernetes, KEDA and Prometheus Operator
       expect(() => validate(doc)).not.toThrow();
     },
   );
+
+  it('hold only fields their kinds know (a misspelt field would be refused by kubectl apply)', async () => {
+    expect(await unknownFields(documents.map(({ doc }) => doc))).toBe('');
+  });
+
+  it('the types do refuse an unknown field: a misspelt probe', async () => {
+    const [deployment] = ofKind('Deployment');
+    const misspelt = structuredClone(deployment);
+    const container = misspelt.spec.template.spec.containers[0];
+    container.livenessProbe = { httpGett: container.livenessProbe.httpGet };
+    expect(await unknownFields([misspelt])).toMatch(/'"httpGett"' does not exist in type 'IProbe'/);
+  });
 
   it('the schemas do refuse what is wrong: a count as text, a trigger without its metadata', () => {
     const [deployment] = ofKind('Deployment');
