@@ -176,10 +176,7 @@ function describeFeatureUpdate(body: unknown, verdict: Verdict): string {
 function describeEvent(event: ResponseEvent): string {
   const worker = String(event.headers['regards.worker_id'] ?? '');
   const what = event.observed === undefined ? 'ResponseEvent' : `(${event.observed})`.padEnd(13);
-  const line =
-    event.observed === 'event'
-      ? `${what} ${event.state.padEnd(8)} ${event.messages.join('; ')} (confirmed before the response)\n`
-      : `${what} ${event.state.padEnd(8)} worker ${worker}${event.messages.length > 0 ? `: ${event.messages.join('; ')}` : ''}\n`;
+  const line = `${what} ${event.state.padEnd(8)} worker ${worker}${event.messages.length > 0 ? `: ${event.messages.join('; ')}` : ''}\n`;
   if (event.content === undefined) return line;
   const content = JSON.parse(Buffer.from(event.content, 'base64').toString('utf8')) as {
     type?: string;

@@ -1,7 +1,7 @@
 /**
  * `regards-worker send --content-type <t> --body <file>`: publishes a RequestEvent to the Worker
  * Manager and prints its ResponseEvents until a final one, and those of the requests its workers issue
- * (fan-out), with the events they send to other services. The exit code tells the request's final state.
+ * (fan-out). The exit code tells the request's final state.
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';

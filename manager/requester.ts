@@ -4,22 +4,21 @@
  * requester (a worker's RUNNING progress, a request dead-lettered, which the manager marks ERROR) is
  * watched on the workers' side too, so that a developer sees it: such events say `observed`. So are the
  * requests a worker issued while handling it (fan-out: ids `<its id>-<n>`, followed in turn until they
- * end too) and the events it sent to other REGARDS services (rs-fem's feature updates).
+ * end too). Events to other REGARDS services are not watched here: a queue of ours bound to their
+ * exchanges would make an update that no service listens for look delivered (the local manager, which
+ * stands in for rs-fem, prints each one instead).
  */
 import * as amqp from 'amqplib';
 import {
   DEAD_LETTER_EXCHANGE,
   DEAD_LETTER_QUEUE,
-  EVENT_CLASSES,
   encodeRequestEvent,
-  eventExchange,
   HEADER,
   REQUEST_EVENT_EXCHANGE,
   RESPONSE_EVENT_EXCHANGE,
   RESPONSE_EXCHANGE,
   type RequestIdentity,
   sharedTopology,
-  WORKER_REQUEST_ID_HEADER,
 } from '../protocol/index.ts';
 
 export interface ResponseEvent {
@@ -32,10 +31,9 @@ export interface ResponseEvent {
    * Not a ResponseEvent: seen on the workers' side. `worker`: a RUNNING response (ctx.progress), which the
    * manager keeps to itself; `dead-letter`: the request reached the DLQ, which the manager marks ERROR
    * without telling the requester (the message is the worker's reason); `request`: a worker issued this
-   * request while handling one followed (its id is `<parent id>-<n>`), followed too; `event`: a worker
-   * sent this event (the message names its class) while handling one followed.
+   * request while handling one followed (its id is `<parent id>-<n>`), followed too.
    */
-  readonly observed?: 'worker' | 'dead-letter' | 'request' | 'event';
+  readonly observed?: 'worker' | 'dead-letter' | 'request';
 }
 
 /** States after which the manager says nothing more about a request. */
@@ -71,12 +69,8 @@ export async function connectRequester(url: string): Promise<Requester> {
   // Dead-letters come through regards.DLX, or through the manager's DLQ entry exchange.
   await channel.bindQueue(queue, DEAD_LETTER_EXCHANGE, DEAD_LETTER_QUEUE);
   await channel.bindQueue(queue, DEAD_LETTER_QUEUE, '');
-  // Requests workers issue, and their events to other services.
+  // Requests workers issue (the manager listens there too: nothing it would not get is routed here).
   await channel.bindQueue(queue, REQUEST_EVENT_EXCHANGE, '');
-  for (const eventClass of Object.values(EVENT_CLASSES)) {
-    await channel.assertExchange(eventExchange(eventClass), 'fanout', { durable: true });
-    await channel.bindQueue(queue, eventExchange(eventClass), '');
-  }
   const listeners = new Map<string, (event: ResponseEvent) => void>();
   /** A child request's id, for each one seen: `<parent id>-<n>`. */
   const parentOf = (id: string) => id.slice(0, id.lastIndexOf('-'));
@@ -99,25 +93,6 @@ export async function connectRequester(url: string): Promise<Requester> {
           requestId,
           headers,
           observed: 'request',
-        });
-        return;
-      }
-      if (
-        exchange !== RESPONSE_EVENT_EXCHANGE &&
-        exchange !== RESPONSE_EXCHANGE &&
-        exchange !== DEAD_LETTER_EXCHANGE &&
-        exchange !== DEAD_LETTER_QUEUE
-      ) {
-        // An event to another REGARDS service, sent while handling a followed request.
-        const from = String(headers[WORKER_REQUEST_ID_HEADER] ?? '');
-        const listener = listeners.get(from);
-        const eventClass = String(headers[HEADER.type] ?? exchange);
-        listener?.({
-          state: 'SENT',
-          messages: [eventClass.slice(eventClass.lastIndexOf('.') + 1)],
-          requestId: from,
-          headers,
-          observed: 'event',
         });
         return;
       }
@@ -152,7 +127,7 @@ export async function connectRequester(url: string): Promise<Requester> {
         listeners.set(root, (event) => {
           if (event.observed === 'request') followed.add(event.requestId);
           // Nothing after a request's final event: a dead-letter may overtake the manager's GRANTED.
-          if (ended.has(event.requestId) && event.observed !== 'event') return;
+          if (ended.has(event.requestId)) return;
           onEvent(event);
           if (!FINAL_STATES.includes(event.state)) return;
           ended.add(event.requestId);
