@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 // Two suites by what they need: unit (no broker; pure logic, workers on real files, the build) and
 // integration (the real RabbitMQ on 127.0.0.1:5672). Both always run.
 export default defineConfig({
+  // The examples import the sdk by the package's own name; here it resolves to the sources.
+  ssr: { resolve: { conditions: ['regards-worker-source'] } },
   test: {
     // An uncaught exception or unhandled rejection anywhere in a run fails it (child hosts: see
     // test/integration/helpers/host.ts).

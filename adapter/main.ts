@@ -1,6 +1,6 @@
 /**
  * `regards-worker start`: the adapter process. The only file of adapter/ that touches the process:
- * environment, signals, exit codes. Also the entry of the precompiled host (dist/adapter.mjs).
+ * environment, signals, exit codes. Also the entry of the precompiled host (lib/adapter.mjs).
  */
 import { existsSync } from 'node:fs';
 import type { BrokerRefused } from './amqp.ts';

@@ -3,18 +3,28 @@
  * included) through an Executor, inline or in a thread, then the pure settle table. No broker
  * here: the consumer carries the decision out on RabbitMQ, and `invoke` prints it.
  */
+import { randomUUID } from 'node:crypto';
 import {
   bodyTooLarge,
   type Decision,
   type DecodedRequest,
   type Delivery,
   decode,
+  encodeDeadLetter,
+  encodeDispatch,
+  encodeEvent,
+  encodeNewRequest,
+  encodeResponse,
+  encodeRetry,
   type FailureCause,
   type Happening,
   type Limits,
+  type OutgoingMessage,
   type RetryPolicy,
+  retryQueueName,
   settle,
 } from '../protocol/index.ts';
+import type { WorkerDefinition } from '../sdk/index.ts';
 import type { HostLogger } from './log.ts';
 
 /** Runs a request's handler, wherever it runs, and tells what happened. Never rejects. */
@@ -80,6 +90,64 @@ export async function processDelivery(
           progress: (message) => options.progress(request, String(message)),
         });
   return { decision: settle(happening, request.attempt, options.policy, options.limits), request, happening };
+}
+
+/**
+ * What the host publishes for a processed delivery, in its order: the events, the new requests, then
+ * the response; or the copy for a retry, or the dead-letter (none when the copy cannot be made to fit:
+ * the delivery is then rejected onto the dead-letter exchange as it is).
+ */
+export function publications(
+  workerType: string,
+  delivery: Delivery,
+  processed: Processed,
+  now = new Date(),
+): OutgoingMessage[] {
+  const { decision, request } = processed;
+  if (decision.action === 'retry') {
+    const copy = encodeRetry(delivery, retryQueueName(workerType), decision.attempt, decision.delayMs);
+    return copy === undefined ? [] : [copy];
+  }
+  if (decision.action === 'dead-letter') {
+    const copy = encodeDeadLetter(delivery, decision);
+    return copy === undefined ? [] : [copy];
+  }
+  if (request === undefined) return [];
+  return [
+    ...decision.events.map((event, i) => encodeEvent(request, event, i + 1, now)),
+    ...decision.requests.map((newRequest, i) => encodeNewRequest(request, newRequest, i + 1)),
+    encodeResponse(request, decision.response),
+  ];
+}
+
+/**
+ * The delivery of a request for `worker` as the Worker Manager publishes it: the identity headers
+ * (a new request id, the worker's first accepted content type, `origin` as tenant, owner and
+ * session), then `headers` over them.
+ */
+export function dispatched(
+  worker: WorkerDefinition,
+  body: Uint8Array,
+  headers: Readonly<Record<string, string>> = {},
+  origin = 'test',
+): Delivery {
+  const identity = {
+    requestId: randomUUID(),
+    tenant: origin,
+    owner: origin,
+    session: origin,
+    contentType: worker.accepts[0] ?? '',
+  };
+  const message = encodeDispatch(identity, worker.type, body, headers);
+  return {
+    exchange: message.exchange,
+    routingKey: message.routingKey,
+    headers: message.headers,
+    body: message.body,
+    redelivered: false,
+    priority: message.priority ?? 0,
+    contentType: message.contentType,
+  };
 }
 
 /** An undetermined failure. */

@@ -116,6 +116,14 @@ async function forbiddenImports(
   return problems;
 }
 
+/**
+ * The package's exports condition that points `regards-worker` at the sdk's sources rather than the
+ * compiled package (package.json). Only this repository, running its own sources, builds with it:
+ * its examples then bundle the sdk they are tested with; an installed package has only its lib/.
+ */
+export const SOURCE_CONDITION = 'regards-worker-source';
+const RUNNING_FROM_SOURCES = import.meta.url.endsWith('.ts');
+
 async function discover(functionsDir: string): Promise<string[]> {
   const names = await readdir(functionsDir).catch(() => []);
   return names
@@ -137,6 +145,7 @@ async function bundle(
       entryPoints: sources.map((source) => relative(root, source)),
       outdir,
       outbase: relative(root, functionsDir),
+      conditions: RUNNING_FROM_SOURCES ? [SOURCE_CONDITION] : [],
       metafile: true,
       write: true,
     });

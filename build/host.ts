@@ -1,13 +1,17 @@
 /**
  * The adapter host, precompiled: adapter/main.ts and everything of ours it imports become one
- * JavaScript file, dist/adapter.mjs, so that production runs without type stripping (about 30 MB
- * less RSS). Packages stay external: amqplib and OpenTelemetry load from node_modules, as they must.
- * Run it directly (`node build/host.ts`) to write only it, as the image's build does.
+ * JavaScript file, lib/adapter.mjs (with its thread entry beside it), so that production runs without
+ * type stripping (about 30 MB less RSS). Packages stay external: amqplib and OpenTelemetry load from
+ * node_modules, as they must. Run it directly (`node build/host.ts`) to write only it, as the image's
+ * build does; build/package.ts compiles it with the rest of the package.
  */
 import { join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 
 export const HOST_FILE = 'adapter.mjs';
+
+/** Where the package's compiled JavaScript goes (package.json: exports, bin, files). */
+export const LIB_DIR = 'lib';
 
 /**
  * Node flags the host runs with (npm start, the benchmark, the image): a small young generation
@@ -16,28 +20,36 @@ export const HOST_FILE = 'adapter.mjs';
  */
 export const HOST_NODE_FLAGS = ['--max-semi-space-size=2', '--expose-gc'];
 
-/** The handler threads' entry, beside the host (adapter/pool.ts finds it there). */
-export const THREAD_FILE = 'handler-thread.mjs';
+/** The output files (without .mjs) and their sources: the host and its handler threads' entry. */
+export const HOST_ENTRIES = {
+  adapter: 'adapter/main.ts',
+  // adapter/pool.ts finds it beside the file it was compiled into.
+  'handler-thread': 'adapter/handler-thread.ts',
+} as const;
 
-export async function buildHost(root: string, outDir = 'dist'): Promise<string> {
-  const outdir = resolve(root, outDir);
+/**
+ * Compiles `entries` into `outDir`, each one self-contained ES module (no shared chunks: the host
+ * loads its own file and nothing of the command's), packages left to node_modules.
+ */
+export async function compile(root: string, outDir: string, entries: Readonly<Record<string, string>>) {
   await esbuild.build({
     absWorkingDir: resolve(root),
-    entryPoints: [
-      { in: 'adapter/main.ts', out: HOST_FILE.replace(/\.mjs$/, '') },
-      { in: 'adapter/handler-thread.ts', out: THREAD_FILE.replace(/\.mjs$/, '') },
-    ],
+    entryPoints: Object.entries(entries).map(([out, source]) => ({ in: source, out })),
     bundle: true,
     packages: 'external',
     platform: 'node',
     format: 'esm',
     target: 'node24',
     sourcemap: 'linked',
-    outdir,
+    outdir: resolve(root, outDir),
     outExtension: { '.js': '.mjs' },
     logLevel: 'warning',
   });
-  return join(outdir, HOST_FILE);
+}
+
+export async function buildHost(root: string, outDir = LIB_DIR): Promise<string> {
+  await compile(root, outDir, HOST_ENTRIES);
+  return join(resolve(root, outDir), HOST_FILE);
 }
 
 if (import.meta.main) process.stdout.write(`wrote ${await buildHost(process.cwd())}\n`);

@@ -1,11 +1,10 @@
 /**
- * `regards-worker build [--host] [--pack]`: bundles functions/ into dist/ (and the host itself, and one
- * archive of the bundles to ship) and prints what it wrote.
+ * `regards-worker build [--pack]`: bundles functions/ into dist/ (and one archive of the bundles to
+ * ship) and prints what it wrote.
  */
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from '../build/build.ts';
-import { buildHost } from '../build/host.ts';
 import { packBundles } from '../build/pack.ts';
 import { BuildFailed, formatProblem } from '../build/problems.ts';
 import { EXIT, type Io } from './io.ts';
@@ -16,7 +15,6 @@ export async function buildCommand(args: readonly string[], io: Io): Promise<num
     options: {
       functions: { type: 'string', default: 'functions' },
       out: { type: 'string', default: 'dist' },
-      host: { type: 'boolean', default: false },
       pack: { type: 'boolean', default: false },
     },
   });
@@ -30,7 +28,6 @@ export async function buildCommand(args: readonly string[], io: Io): Promise<num
     io.out(
       `wrote ${result.manifestPath} (${result.manifest.workers.length} workers) in ${Math.round(result.durationMs)} ms\n`,
     );
-    if (values.host) io.out(`wrote ${await buildHost(io.cwd, values.out)}\n`);
     if (values.pack) {
       const packed = await packBundles(dirname(result.manifestPath));
       io.out(`wrote ${packed.path} (${(packed.bytes / 1024).toFixed(1)} KiB)\nsha256 ${packed.sha256}\n`);

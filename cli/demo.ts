@@ -21,7 +21,7 @@ import { parseModel } from '../manager/regards-model.ts';
 import type { ResponseEvent } from '../manager/requester.ts';
 import { connectRequester, type Requester } from '../manager/requester.ts';
 import type { Verdict } from '../manager/rs-fem-stand-in.ts';
-import { EXIT, type Io } from './io.ts';
+import { CLI_ENTRY, EXIT, FROM_SOURCES, type Io } from './io.ts';
 import { formatTrace, SPAN_KIND, startTraceReceiver, type TraceReceiver } from './trace-receiver.ts';
 
 const WORKFLOW = 'archive-to-metadata';
@@ -29,6 +29,13 @@ const ROOT = resolve(import.meta.dirname, '..');
 
 export async function demoCommand(args: readonly string[], io: Io): Promise<number> {
   parseArgs({ args: [...args], options: {} });
+  if (!FROM_SOURCES) {
+    io.err(
+      'regards-worker demo runs the examples of the regards-worker repository (npm run demo there); ' +
+        'in your own project, regards-worker dev runs your functions\n',
+    );
+    return EXIT.usage;
+  }
   const url = io.env.AMQP_URL ?? DEFAULTS.AMQP_URL;
   let requester: Requester;
   try {
@@ -62,7 +69,7 @@ export async function demoCommand(args: readonly string[], io: Io): Promise<numb
       `built ${built.manifest.workers.map((w) => w.type).join(', ')} into dist/ in ${Math.round(built.durationMs)} ms\n`,
     );
 
-    adapter = spawn(process.execPath, [join(ROOT, 'cli/main.ts'), 'start'], {
+    adapter = spawn(process.execPath, [CLI_ENTRY, 'start'], {
       stdio: ['ignore', 'ignore', 'inherit'],
       env: {
         ...io.env,

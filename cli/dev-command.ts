@@ -5,15 +5,14 @@
  * and the running version kept. Ctrl-C stops.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from '../build/build.ts';
 import { BuildFailed, formatProblem } from '../build/problems.ts';
-import { EXIT, type Io } from './io.ts';
+import { CLI_ENTRY, EXIT, type Io } from './io.ts';
 import { watchSources } from './watch-sources.ts';
 
 const DEBOUNCE_MS = 300;
-const MAIN = resolve(import.meta.dirname, 'main.ts');
 
 export async function devCommand(args: readonly string[], io: Io): Promise<number> {
   parseArgs({ args: [...args], options: {} });
@@ -45,7 +44,7 @@ export async function devCommand(args: readonly string[], io: Io): Promise<numbe
       io.out('dev: the adapter swaps to the new bundles\n');
       return;
     }
-    adapter = spawn(process.execPath, [MAIN, 'start'], {
+    adapter = spawn(process.execPath, [CLI_ENTRY, 'start'], {
       cwd: io.cwd,
       stdio: ['ignore', 'inherit', 'inherit'],
       // A process group of its own: Ctrl-C in the terminal reaches dev alone, which then stops the adapter

@@ -3,7 +3,8 @@
 export const USAGE = `usage: regards-worker <command> [options]   (regards-worker <command> --help: its options)
 
 commands:
-  demo                  build, start a local manager and the adapter, run a two-step workflow, show its trace
+  init <dir>            a new worker project: functions/, its tests, build, lint, CI and deployment files
+  demo                  (this repository) run the examples through a local manager, show the trace
   build                 bundle functions/*.ts into dist/bundles and write dist/manifest.json
   invoke <type|bundle>  run one bundle on one request, no broker, as the host would; print what it would publish
   start                 run the adapter host on RabbitMQ (configured by AMQP_URL and WORKER_* variables)
@@ -17,15 +18,21 @@ commands:
 
 /** Each command's own help: every option it takes. */
 export const COMMAND_HELP: Readonly<Record<string, string>> = {
+  init: `usage: regards-worker init <dir> [--worker <name>] [--package <spec>]
+  writes a new worker project into <dir> (new or empty): package.json depending on this regards-worker,
+  tsconfig.json, biome.json, functions/ with one worker, its test and a sample request, a README with the
+  loop, a CI script (.ci/run), and deploy/ (REGARDS configuration, compose file, Kubernetes overlay)
+  --worker <name>    the first worker's type (default hello-world)
+  --package <spec>   how the project depends on regards-worker (default ^<this version>; a tarball or path)
+`,
   demo: `usage: regards-worker demo
   builds the examples, starts a local manager and the adapter, sends a sample archive through a two-step
   workflow and one product to extract-metadata; prints the ResponseEvents, the feature update and the trace
 `,
-  build: `usage: regards-worker build [--functions <dir>] [--out <dir>] [--pack] [--host]
+  build: `usage: regards-worker build [--functions <dir>] [--out <dir>] [--pack]
   --functions <dir>  where the functions are (default functions)
   --out <dir>        where the bundles and manifest.json go (default dist)
   --pack             also write <out>/bundles.tar.gz: one reproducible archive that WORKER_BUNDLES accepts
-  --host             also compile the adapter host into <out>/adapter.mjs
 `,
   invoke: `usage: regards-worker invoke <type|bundle.mjs> --body <file.json|-> [--header name=value ...] [--bundles <dir>]
   runs the handler as the host does (in a thread of its own under its time limit, unless inline) and prints

@@ -1,11 +1,3 @@
-/**
- * `regards-worker invoke <type|bundle> --body <file|-> [--header name=value ...]`: runs one bundle on
- * one request, with no broker, through the same path as the adapter (in a thread of its own under the
- * time limit, unless the definition says inline), and prints what would be published: its events, new
- * requests and response. A failure's stack trace, mapped to the source, goes to standard error. The
- * exit code tells the outcome.
- */
-import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,19 +7,8 @@ import { DEFAULTS } from '../adapter/config.ts';
 import { inlineExecutor } from '../adapter/inline.ts';
 import { createLogger } from '../adapter/log.ts';
 import { startPool } from '../adapter/pool.ts';
-import { type Processed, processDelivery } from '../adapter/process.ts';
-import {
-  type Decision,
-  type Delivery,
-  encodeDeadLetter,
-  encodeEvent,
-  encodeNewRequest,
-  encodeResponse,
-  HEADER,
-  JSON_CONTENT_TYPE,
-  type OutgoingMessage,
-  requestQueueName,
-} from '../protocol/index.ts';
+import { dispatched, type Processed, processDelivery, publications } from '../adapter/process.ts';
+import { type Decision, encodeResponse, type OutgoingMessage } from '../protocol/index.ts';
 import type { WorkerDefinition } from '../sdk/index.ts';
 import { EXIT, type Io, UsageError } from './io.ts';
 
@@ -51,7 +32,7 @@ export async function invokeCommand(args: readonly string[], io: Io): Promise<nu
   const worker = await resolveWorker(target, bundles, io.cwd);
   const { definition } = worker;
   const body = await readBody(values.body, io);
-  const delivery = requestDelivery(definition, body, parseHeaders(values.header));
+  const delivery = dispatched(definition, body, parseHeaders(values.header), 'invoke');
   const log = createLogger('debug', (line) => io.err(`${line}\n`));
   // Where the host runs it: a thread of its own (stopped at the time limit), unless the definition says inline.
   const pool =
@@ -87,24 +68,17 @@ export async function invokeCommand(args: readonly string[], io: Io): Promise<nu
   } finally {
     await pool?.close();
   }
-  const { decision, request, happening } = processed;
+  const { decision, happening } = processed;
   if (happening.kind === 'failure') io.err(`${happening.stacktrace}\n`);
-  if (decision.action === 'reply' && request !== undefined) {
-    // What the host would publish, in its order: events, new requests, then the response.
-    const now = new Date();
-    for (const [i, event] of decision.events.entries())
-      io.out(`${printable(encodeEvent(request, event, i + 1, now))}\n`);
-    for (const [i, newRequest] of decision.requests.entries())
-      io.out(`${printable(encodeNewRequest(request, newRequest, i + 1))}\n`);
-    io.out(`${printable(encodeResponse(request, decision.response))}\n`);
-  } else if (decision.action === 'retry') {
+  if (decision.action === 'retry')
     io.out(
       `${JSON.stringify({ action: 'retry', attempt: decision.attempt, delayMs: decision.delayMs, reason: decision.reason }, null, 2)}\n`,
     );
-  } else if (decision.action === 'dead-letter') {
-    const copy = encodeDeadLetter(delivery, decision);
-    io.out(copy === undefined ? `rejected onto regards.DLX: ${decision.message}\n` : `${printable(copy)}\n`);
-  }
+  const published = publications(definition.type, delivery, processed);
+  if (decision.action === 'dead-letter' && published.length === 0)
+    io.out(`rejected onto regards.DLX: ${decision.message}\n`);
+  // What the host would publish, in its order (the retry copy is shown as the decision above).
+  if (decision.action !== 'retry') for (const message of published) io.out(`${printable(message)}\n`);
   return exitCode(decision);
 }
 
@@ -142,31 +116,6 @@ function parseHeaders(pairs: readonly string[]): Record<string, string> {
     headers[pair.slice(0, at)] = pair.slice(at + 1);
   }
   return headers;
-}
-
-/** A delivery as the manager would publish it; given headers win over the defaults. */
-function requestDelivery(
-  worker: WorkerDefinition,
-  body: Uint8Array,
-  headers: Record<string, string>,
-): Delivery {
-  const queue = requestQueueName(worker.type);
-  return {
-    exchange: queue,
-    routingKey: '#',
-    headers: {
-      [HEADER.tenant]: 'invoke',
-      [HEADER.requestId]: randomUUID(),
-      [HEADER.owner]: 'invoke',
-      [HEADER.session]: 'invoke',
-      [HEADER.contentType]: worker.accepts[0] ?? '',
-      ...headers,
-    },
-    body,
-    redelivered: false,
-    priority: 0,
-    contentType: JSON_CONTENT_TYPE,
-  };
 }
 
 /** The message as it would be published, with its JSON body decoded and content decoded beside it. */

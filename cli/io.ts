@@ -1,3 +1,5 @@
+import { fileURLToPath } from 'node:url';
+
 /** What a command may touch of its process: passed in, so commands run in tests without spawning. */
 export interface Io {
   readonly cwd: string;
@@ -22,3 +24,14 @@ export const EXIT = Object.freeze({
   undetermined: 4,
   usage: 64,
 });
+
+/** Run from this repository's TypeScript sources, not from the compiled package (lib/cli.mjs). */
+export const FROM_SOURCES = import.meta.url.endsWith('.ts');
+
+/**
+ * The command's own entry, to start it again in a child process (`start`): cli/main.ts from the
+ * sources; compiled, all of the command is one file, this one.
+ */
+export const CLI_ENTRY = fileURLToPath(
+  FROM_SOURCES ? new URL('./main.ts', import.meta.url) : import.meta.url,
+);

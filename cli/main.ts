@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 /** The `regards-worker` command. The only file of cli/ that touches the process. */
-import { runAdapter } from '../adapter/main.ts';
 import { buildCommand } from './build-command.ts';
 import { checkCommand } from './check-command.ts';
 import { configCommand } from './config-command.ts';
 import { demoCommand } from './demo.ts';
 import { devCommand } from './dev-command.ts';
 import { COMMAND_HELP, USAGE } from './help.ts';
+import { initCommand } from './init-command.ts';
 import { invokeCommand } from './invoke.ts';
-import { EXIT, type Io, UsageError } from './io.ts';
+import { EXIT, FROM_SOURCES, type Io, UsageError } from './io.ts';
 import { managerCommand } from './manager-command.ts';
 import { newCommand } from './new-command.ts';
 import { sendCommand } from './send-command.ts';
@@ -20,6 +20,7 @@ const COMMANDS: Record<string, Command> = {
   config: configCommand,
   demo: demoCommand,
   dev: devCommand,
+  init: initCommand,
   invoke: invokeCommand,
   manager: managerCommand,
   new: newCommand,
@@ -69,10 +70,18 @@ async function runCommand(name: string | undefined, args: readonly string[]): Pr
   }
 }
 
+/**
+ * The host `start` runs: compiled, the very file the image runs (lib/adapter.mjs, beside this one),
+ * loaded only for `start`; from the sources, adapter/main.ts.
+ */
+const HOST = new URL(FROM_SOURCES ? '../adapter/main.ts' : './adapter.mjs', import.meta.url).href;
+
 const [name, ...args] = process.argv.slice(2);
 // The adapter handles its own signals and exit codes, and runs until one.
-if (name === 'start' && args.length === 0) await runAdapter(process.env);
-else if (name === 'start' && !args.some((arg) => HELP.includes(arg))) {
+if (name === 'start' && args.length === 0) {
+  const host: typeof import('../adapter/main.ts') = await import(HOST);
+  await host.runAdapter(process.env);
+} else if (name === 'start' && !args.some((arg) => HELP.includes(arg))) {
   process.stderr.write(
     `regards-worker start: takes no options (${args.join(' ')}): it is configured by its environment\n`,
   );

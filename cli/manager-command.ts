@@ -25,12 +25,9 @@ export async function managerCommand(args: readonly string[], io: Io): Promise<n
   const models = await Promise.all(
     values.model.map(async (file) => parseModel(await readFile(resolve(io.cwd, file), 'utf8'))),
   );
-  const manager = await startLocalManager({
-    url: io.env.AMQP_URL ?? DEFAULTS.AMQP_URL,
-    config,
-    models,
-    log: createLogger('info', (line) => io.out(`${line}\n`)),
-  });
+  const log = createLogger('info', (line) => io.out(`${line}\n`));
+  const manager = await startLocalManager({ url: io.env.AMQP_URL ?? DEFAULTS.AMQP_URL, config, models, log });
+  log.info('started', { workers: config.workers.length, workflows: config.workflows.length });
   await new Promise((done) => io.signal.addEventListener('abort', done, { once: true }));
   await manager.stop();
   return EXIT.ok;

@@ -5,8 +5,8 @@
  */
 import { mkdir, realpath, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { defineWorker, error, invalid, success } from 'regards-worker';
 import * as z from 'zod';
-import { defineWorker, error, invalid, success } from '../sdk/index.ts';
 import { ArchiveFormatError, readArchive, sniffFormat } from './lib/archive.ts';
 import { extractedFiles, MAX_FILES } from './lib/extracted-files.ts';
 import { EntryRejected, Extraction } from './lib/extraction.ts';

@@ -7,7 +7,6 @@
  */
 import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import * as z from 'zod';
 import {
   type Context,
   defineWorker,
@@ -17,7 +16,8 @@ import {
   featureUpdate,
   featureUrn,
   success,
-} from '../sdk/index.ts';
+} from 'regards-worker';
+import * as z from 'zod';
 import { extractedFiles } from './lib/extracted-files.ts';
 import { absolutePath, errorCode, md5Checksum, md5File } from './lib/files.ts';
 import { MAX_GEOJSON_BYTES, readGeoJson } from './lib/geojson.ts';

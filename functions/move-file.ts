@@ -2,8 +2,9 @@
  * move-file: moves a file from one storage location to another, across filesystems too,
  * and answers with its new location, MD5 checksum and size.
  */
+
+import { defineWorker, error, success } from 'regards-worker';
 import * as z from 'zod';
-import { defineWorker, error, success } from '../sdk/index.ts';
 import { absolutePath, checksum, md5Checksum } from './lib/files.ts';
 import { moveFile } from './lib/move.ts';
 

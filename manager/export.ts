@@ -4,14 +4,19 @@
  * contentTypeOutput from `produces`, keepErrors), and the workflows of an existing document kept as they
  * are, with its module header and its workers' keepErrors. Pure.
  */
-import type { Manifest } from '../sdk/bundle.ts';
+import type { ManifestEntry } from '../sdk/bundle.ts';
 import { findItems } from './config.ts';
 
 export const WORKER_CONFIG_KEY = 'fr.cnes.regards.modules.workermanager.dto.WorkerConfigDto';
 export const WORKFLOW_CONFIG_KEY = 'fr.cnes.regards.modules.workermanager.dto.WorkflowConfigDto';
 const MODULE = { id: 'workermanager', name: 'Worker manager', version: '2.0.0' };
 
-export function exportConfiguration(manifest: Manifest, existing?: unknown): unknown {
+/** What the export reads of a manifest: each worker's type and content types. */
+export interface ExportedWorkers {
+  readonly workers: readonly Pick<ManifestEntry, 'type' | 'accepts' | 'produces'>[];
+}
+
+export function exportConfiguration(manifest: ExportedWorkers, existing?: unknown): unknown {
   const items = existing === undefined ? { workers: [], workflows: [] } : findItems(existing);
   const keepErrorsOf = new Map(
     items.workers.map(({ value }) => {

@@ -105,7 +105,7 @@ describe('help, usage and npm start before a build', () => {
       expect(asked.stdout).toMatch(/^usage: regards-worker <command>/);
     }
     const options: Record<string, string[]> = {
-      build: ['--pack', '--out', '--functions', '--host'],
+      build: ['--pack', '--out', '--functions'],
       check: ['--config', '--bundles', '--model', '--external', '--json'],
       invoke: ['--body', '--header', '--bundles'],
       send: ['--content-type', '--body', '--timeout', '--tenant', '--owner', '--session', '--request-id'],

@@ -23,8 +23,13 @@ const tempDir = useTempDirs();
 const folder = resolve(import.meta.dirname, '../../deploy/kubernetes');
 // biome-ignore lint/suspicious/noExplicitAny: manifests are data, checked by the schemas
 type Doc = any;
+/** kustomize's own file, not an object of the cluster: what it lists is checked below. */
+const KUSTOMIZATION = 'kustomization.yaml';
+const manifests = (await readdir(folder))
+  .filter((name) => name.endsWith('.yaml') && name !== KUSTOMIZATION)
+  .sort();
 const documents: { file: string; doc: Doc }[] = [];
-for (const file of (await readdir(folder)).filter((name) => name.endsWith('.yaml')).sort())
+for (const file of manifests)
   for (const doc of parseAllDocuments(await readFile(join(folder, file), 'utf8')))
     documents.push({ file, doc: doc.toJS() });
 
@@ -96,6 +101,11 @@ describe('deploy/kubernetes against the Kubernetes, KEDA and Prometheus Operator
       expect(() => validate(doc)).not.toThrow();
     },
   );
+
+  it('are all the resources of the kustomize base (kubectl apply -k, and the overlay of init)', async () => {
+    const kustomization = parseAllDocuments(await readFile(join(folder, KUSTOMIZATION), 'utf8'))[0]?.toJS();
+    expect([...kustomization.resources].sort()).toEqual(manifests);
+  });
 
   it('hold only fields their kinds know (a misspelt field would be refused by kubectl apply)', async () => {
     expect(await unknownFields(documents.map(({ doc }) => doc))).toBe('');

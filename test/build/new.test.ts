@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, readFile, symlink } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -9,12 +9,16 @@ const root = resolve(import.meta.dirname, '../..');
 const tempDir = useTempDirs();
 const exec = promisify(execFile);
 
-/** A project beside this one: its sdk and test helpers are this repository's. */
+/**
+ * A project inside this repository's folder, so that `regards-worker` resolves to this package itself
+ * (self-reference), its sources as the repository's own tests see them (vitest.config.ts).
+ */
 async function project(): Promise<string> {
   const dir = await tempDir(join(root, 'dist'));
-  await symlink(join(root, 'sdk'), join(dir, 'sdk'));
-  await mkdir(join(dir, 'test'));
-  await symlink(join(root, 'test/helpers'), join(dir, 'test/helpers'));
+  await writeFile(
+    join(dir, 'vitest.config.ts'),
+    "export default { ssr: { resolve: { conditions: ['regards-worker-source'] } } };\n",
+  );
   return dir;
 }
 

@@ -48,7 +48,7 @@ describe('deploy/Dockerfile', () => {
     expect(entrypoint?.slice(1, -1)).toEqual(HOST_NODE_FLAGS);
     const scripts = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')).scripts;
     // exec: npm passes SIGTERM and SIGINT to its child, which is then the host itself, not a shell.
-    expect(scripts.start).toMatch(new RegExp(`; exec node ${HOST_NODE_FLAGS.join(' ')} dist/adapter.mjs$`));
+    expect(scripts.start).toMatch(new RegExp(`; exec node ${HOST_NODE_FLAGS.join(' ')} lib/adapter.mjs$`));
     const host = await buildHost(ROOT);
     await build({ root: ROOT });
     const args = (entrypoint ?? []).slice(1).map((arg) => (arg === '/app/adapter.mjs' ? host : arg));

@@ -88,7 +88,7 @@ describe('a host whose starting process is gone', () => {
 describe('a host whose stdout is closed under it', () => {
   it('answers the request in flight and drains on SIGTERM, without spinning', async () => {
     const responses = await broker.observe(RESPONSE_EXCHANGE);
-    const host = run(process.execPath, [join(ROOT, 'dist/adapter.mjs')]);
+    const host = run(process.execPath, [join(ROOT, 'lib/adapter.mjs')]);
     try {
       await waitUntil(() => host.output().includes('"msg":"started"'), 20_000, 'the host');
       const requestId = `${type}-closed-stdout`;
