@@ -59,6 +59,9 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
       if (meta.entryPoint === undefined) continue;
       const source = meta.entryPoint;
       problems.push(...(await forbiddenImports(root, source, Object.keys(meta.inputs), metafile)));
+      const addons = await nativeAddons(root, Object.keys(meta.inputs));
+      problems.push(...addons.map((text) => ({ file: source, text })));
+      if (addons.length > 0) continue;
       const staged = resolve(root, output);
       try {
         const definition = definitionOf(await import(pathToFileURL(staged).href));
@@ -159,10 +162,59 @@ async function bundle(
         file: message.location?.file ?? '(esbuild)',
         line: message.location?.line,
         column: message.location?.column,
-        text: message.text,
+        text: explained(message),
       })),
     );
   }
+}
+
+/** esbuild's message, with what it means for a function's npm packages. */
+function explained(message: esbuild.Message): string {
+  const file = message.location?.file ?? '';
+  if (/No loader is configured for "\.node" files/.test(message.text))
+    return `${packageOf(file) ?? 'a package'} is a native addon (${message.text}): ${NATIVE_WHY}`;
+  const unresolved = /^Could not resolve "([^"]+)"/.exec(message.text)?.[1];
+  if (unresolved !== undefined && !unresolved.startsWith('.') && !unresolved.startsWith('/'))
+    return `${message.text}: the package is not installed in this project (npm install it), or it is not a package esbuild can bundle`;
+  return message.text;
+}
+
+const NATIVE_WHY =
+  'a bundle is one self-contained JavaScript file and cannot carry compiled code; use a package written in JavaScript (or WebAssembly)';
+
+/** The package a path inside node_modules belongs to (`@scope/name` or `name`). */
+function packageOf(path: string): string | undefined {
+  return /node_modules\/((?:@[^/]+\/)?[^/]+)\/[^]*$/.exec(path)?.[1];
+}
+
+/** Packages that load compiled code at run time, which esbuild bundles as if it were not there. */
+const ADDON_LOADERS = ['bindings', 'node-gyp-build', 'prebuild-install', 'node-addon-api', 'nan'];
+
+/** One problem per native addon among a bundle's inputs (a binding.gyp, gypfile, or an addon loader). */
+async function nativeAddons(root: string, inputs: readonly string[]): Promise<string[]> {
+  const packages = new Map<string, string>();
+  for (const input of inputs) {
+    const name = packageOf(input);
+    if (name !== undefined) packages.set(name, input.slice(0, input.lastIndexOf(`node_modules/${name}/`)));
+  }
+  const problems: string[] = [];
+  for (const [name, prefix] of packages) {
+    const dir = resolve(root, prefix, 'node_modules', name);
+    const manifest = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8').catch(() => '{}'));
+    const dependencies = Object.keys({ ...manifest.dependencies, ...manifest.optionalDependencies });
+    const loader = ADDON_LOADERS.find((loader) => dependencies.includes(loader));
+    const gyp =
+      manifest.gypfile === true ||
+      (await readFile(join(dir, 'binding.gyp')).then(
+        () => true,
+        () => false,
+      ));
+    if (gyp || loader !== undefined)
+      problems.push(
+        `${name} is a native addon (${gyp ? 'it builds binding.gyp' : `it loads compiled code through ${loader}`}): ${NATIVE_WHY}`,
+      );
+  }
+  return problems;
 }
 
 /** Types are unique, ignoring case: the queue names lower-case them. */

@@ -96,6 +96,45 @@ describe('build failures are reported together', () => {
     return failure.problems;
   }
 
+  it("refuses a native addon among a function's packages, and a package that is not there, naming each", async () => {
+    const dir = await project({
+      'a-gyp.ts': `import addon from 'gyp-addon';\nconsole.log(addon);\n${worker('gyp')}`,
+      'b-loader.ts': `import addon from 'loaded-addon';\nconsole.log(addon);\n${worker('loader')}`,
+      'c-dot-node.ts': `import addon from 'dot-node-addon';\nconsole.log(addon);\n${worker('dot-node')}`,
+      'd-missing.ts': `import gone from 'not-installed-here';\nconsole.log(gone);\n${worker('missing')}`,
+    });
+    const packages: Record<string, Record<string, string>> = {
+      'gyp-addon': { 'package.json': '{"name":"gyp-addon","main":"index.js","gypfile":true}' },
+      'loaded-addon': {
+        'package.json': '{"name":"loaded-addon","main":"index.js","dependencies":{"node-gyp-build":"^4"}}',
+      },
+      'dot-node-addon': {
+        'package.json': '{"name":"dot-node-addon","main":"index.js"}',
+        'index.js': "module.exports = require('./build/addon.node');\n",
+        'build/addon.node': 'not really compiled code',
+      },
+    };
+    for (const [name, files] of Object.entries(packages))
+      for (const [file, text] of Object.entries({ 'index.js': 'module.exports = 1;\n', ...files })) {
+        await mkdir(join(dir, 'node_modules', name, file, '..'), { recursive: true });
+        await writeFile(join(dir, 'node_modules', name, file), text);
+      }
+    // What esbuild cannot bundle stops the bundling: those two first, the others once they are gone.
+    const esbuildTexts = (await problemsOf(dir)).map((problem) => problem.text).sort();
+    expect(esbuildTexts).toEqual([
+      expect.stringMatching(/^Could not resolve "not-installed-here".*not installed in this project/),
+      expect.stringMatching(/^dot-node-addon is a native addon \(No loader is configured for "\.node" files/),
+    ]);
+    await rm(join(dir, 'functions/c-dot-node.ts'));
+    await rm(join(dir, 'functions/d-missing.ts'));
+    expect((await problemsOf(dir)).map((problem) => problem.text)).toEqual([
+      expect.stringMatching(/^gyp-addon is a native addon \(it builds binding.gyp\): a bundle is one/),
+      expect.stringMatching(
+        /^loaded-addon is a native addon \(it loads compiled code through node-gyp-build\)/,
+      ),
+    ]);
+  });
+
   it('names file, line and text for code that does not compile', async () => {
     const dir = await project({
       'ok.ts': worker('ok'),

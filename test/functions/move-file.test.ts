@@ -59,7 +59,7 @@ describe('move-file', () => {
     const destination = join(dir, 'existing.dat');
     await writeFile(destination, 'old');
     const refused = await run(moveFileWorker, { source, destination });
-    expect(refused).toEqual({
+    expect(refused).toMatchObject({
       status: 'ERROR',
       messages: [expect.stringContaining('exists with other content')],
     });
@@ -74,7 +74,10 @@ describe('move-file', () => {
       (await run(moveFileWorker, { source: join(dir, 'nope'), destination: join(dir, 'x') })).status,
     ).toBe('ERROR');
     const invalid = await run(moveFileWorker, { source: 'relative/path', destination: join(dir, 'x') });
-    expect(invalid).toEqual({ status: 'INVALID_CONTENT', messages: ['source: must be an absolute path'] });
+    expect(invalid).toMatchObject({
+      status: 'INVALID_CONTENT',
+      messages: ['source: must be an absolute path'],
+    });
   });
 
   it('keeps the source and leaves no partial file when the move is interrupted after the copy', async () => {

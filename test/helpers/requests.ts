@@ -1,4 +1,5 @@
-import type { Context, Outcome, RawRequest, WorkerDefinition } from '../../sdk/index.ts';
+import { type Invocation, invokeWorker } from 'regards-worker/testing';
+import type { Context, RawRequest } from '../../sdk/index.ts';
 
 export function rawRequest(body: unknown, overrides: Partial<RawRequest> = {}): RawRequest {
   return {
@@ -20,19 +21,13 @@ export function context(overrides: Partial<Context> = {}): Context {
   return { signal: new AbortController().signal, log: quiet, progress: async () => {}, ...overrides };
 }
 
-/** Runs a worker as the host does (bytes in, plain outcome out). */
-export function run(
-  worker: WorkerDefinition,
-  body: unknown,
-  overrides: Partial<RawRequest> = {},
-): Promise<Outcome> {
-  return worker.run(rawRequest(body, overrides), context());
-}
+/** Runs a worker as the host does, as an author's test would (`regards-worker/testing`). */
+export const run = invokeWorker;
 
-/** The decoded JSON content of a SUCCESS outcome; fails the test on any other status. */
-export function contentOf(outcome: Outcome): unknown {
-  if (outcome.status !== 'SUCCESS')
-    throw new Error(`expected SUCCESS, got ${outcome.status}: ${outcome.messages.join('; ')}`);
-  if (outcome.content === undefined) throw new Error('SUCCESS without content');
-  return JSON.parse(new TextDecoder().decode(outcome.content));
+/** The decoded JSON content of a SUCCESS; fails the test on any other status. */
+export function contentOf(answer: Invocation): unknown {
+  if (answer.status !== 'SUCCESS')
+    throw new Error(`expected SUCCESS, got ${answer.status}: ${answer.messages.join('; ')}`);
+  if (answer.content === undefined) throw new Error('SUCCESS without content');
+  return answer.content;
 }

@@ -12,14 +12,16 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import { buildImage, containerEngine, type Engine, engineRun, IMAGE } from '../../build/image.ts';
 import type { Manifest } from '../../sdk/bundle.ts';
 import { useTempDirs } from '../helpers/files.ts';
 import { AMQP_URL, rabbitmqctl } from './helpers/broker.ts';
 import { type ChildHost, ROOT, spawnProcess, waitUntil } from './helpers/host.ts';
-import { CONTAINER_ENGINE, needs } from './helpers/requirements.ts';
+import { CONTAINER_ENGINE, KUSTOMIZE, needs } from './helpers/requirements.ts';
 
 const imageReady = await needs('the worker project in the image', [CONTAINER_ENGINE]);
+const kustomizeReady = await needs("the worker project's Kubernetes overlay", [KUSTOMIZE]);
 
 const tempDir = useTempDirs({ until: 'file' });
 const run = randomUUID().slice(0, 8);
@@ -218,6 +220,30 @@ describe('a worker project made by regards-worker init, outside this repository'
     manager.process.kill('SIGTERM');
     expect(await host.exited).toBe(0);
     expect(await manager.exited).toBe(0);
+  });
+});
+
+describe.runIf(kustomizeReady)("the project's Kubernetes overlay on the package's manifests", () => {
+  it('renders its own worker type, with its bundle mounted, and nothing of the example', async () => {
+    const rendered = await inProject('kubectl', ['kustomize', 'deploy/kubernetes']);
+    expect(rendered.code, rendered.stderr).toBe(0);
+    const docs = parseAllDocuments(rendered.stdout).map((doc) => doc.toJS());
+    expect(docs.map((doc) => `${doc.kind} ${doc.metadata.name}`).sort()).toEqual([
+      'Deployment regards-worker-hello-world',
+      'PodDisruptionBudget regards-worker-hello-world',
+      'PodMonitor regards-worker',
+      'ScaledObject regards-worker-hello-world',
+      'TriggerAuthentication regards-worker-rabbitmq',
+    ]);
+    expect(rendered.stdout).not.toContain('extract-metadata');
+    const deployment = docs.find((doc) => doc.kind === 'Deployment');
+    const env = deployment.spec.template.spec.containers[0].env;
+    expect(env).toContainEqual({ name: 'WORKER_TYPES', value: 'hello-world' });
+    expect(
+      deployment.spec.template.spec.volumes[0].configMap.items.map((item: { path: string }) => item.path),
+    ).toEqual(['manifest.json', 'bundles/hello-world.mjs', 'bundles/hello-world.mjs.map']);
+    const scaled = docs.find((doc) => doc.kind === 'ScaledObject');
+    expect(scaled.spec.triggers[0].metadata.queueName).toBe('regards.worker.hello-world.request');
   });
 });
 

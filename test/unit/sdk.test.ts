@@ -1,7 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { type ContractError, defineWorker, error, invalid, success } from '../../sdk/index.ts';
-import { context, rawRequest, run } from '../helpers/requests.ts';
+import {
+  type ContractError,
+  defineWorker,
+  error,
+  invalid,
+  type Outcome,
+  success,
+  type WorkerDefinition,
+} from '../../sdk/index.ts';
+import { context, rawRequest } from '../helpers/requests.ts';
+
+/** The definition's own run, below the host: bytes in, plain outcome out. */
+const run = (worker: WorkerDefinition, body: unknown): Promise<Outcome> =>
+  worker.run(rawRequest(body), context());
 
 const echo = defineWorker({
   type: 'echo',

@@ -57,6 +57,15 @@ export const PROMETHEUS: Requirement = {
   howToGet: 'apt-get install -y prometheus',
   check: runs('prometheus', '--version'),
 };
+export const KUSTOMIZE: Requirement = {
+  name: 'kubectl with its kustomize 4 or later (kubectl kustomize)',
+  howToGet: "install kubectl from the Kubernetes project's packages (Debian's kubernetes-client is too old)",
+  check: async () => {
+    const { stdout } = await execute('kubectl', ['version', '--client'], { timeout: 15_000 });
+    const major = Number(/Kustomize Version: v(\d+)/.exec(stdout)?.[1] ?? 0);
+    if (major < 4) throw new Error(`kustomize ${major} is too old`);
+  },
+};
 export const RABBITMQ_SERVER: Requirement = {
   name: 'rabbitmq-server, to start private RabbitMQ nodes',
   howToGet: 'apt-get install -y rabbitmq-server',
