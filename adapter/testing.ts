@@ -7,7 +7,7 @@
  */
 import { HEADER, jsonBytes, type OutgoingMessage, type Status } from '../protocol/index.ts';
 import type { WorkerDefinition } from '../sdk/index.ts';
-import { DEFAULTS } from './config.ts';
+import { unconfiguredHandling } from './config.ts';
 import { inlineExecutor } from './inline.ts';
 import { createLogger } from './log.ts';
 import { dispatched, processDelivery, publications } from './process.ts';
@@ -58,16 +58,7 @@ export async function invokeWorker(
   });
   const progress: string[] = [];
   const processed = await processDelivery(inlineExecutor(worker), delivery, {
-    timeoutMs: options.timeoutMs ?? worker.timeoutMs ?? DEFAULTS.WORKER_TIMEOUT_SECONDS * 1000,
-    policy: {
-      maxAttempts: worker.maxAttempts ?? DEFAULTS.WORKER_MAX_ATTEMPTS,
-      backoffBaseMs: DEFAULTS.WORKER_RETRY_BASE_SECONDS * 1000,
-      backoffMaxMs: DEFAULTS.WORKER_RETRY_MAX_SECONDS * 1000,
-    },
-    limits: {
-      maxBodyBytes: DEFAULTS.WORKER_MAX_BODY_BYTES,
-      maxMessageBytes: DEFAULTS.WORKER_MAX_MESSAGE_BYTES,
-    },
+    ...unconfiguredHandling({ ...worker, timeoutMs: options.timeoutMs ?? worker.timeoutMs }),
     log: createLogger('debug', options.log ?? (() => {})),
     progress: async (_request, message) => {
       progress.push(message);

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileSha256 } from '../adapter/bundle-file.ts';
 import { importBundle, importDefinition, verifyBundles } from '../adapter/bundles.ts';
-import { DEFAULTS } from '../adapter/config.ts';
+import { DEFAULTS, unconfiguredHandling } from '../adapter/config.ts';
 import { inlineExecutor } from '../adapter/inline.ts';
 import { createLogger } from '../adapter/log.ts';
 import { startPool } from '../adapter/pool.ts';
@@ -49,16 +49,7 @@ export async function invokeCommand(args: readonly string[], io: Io): Promise<nu
   let processed: Processed;
   try {
     processed = await processDelivery(pool ?? inlineExecutor(definition), delivery, {
-      timeoutMs: definition.timeoutMs ?? DEFAULTS.WORKER_TIMEOUT_SECONDS * 1000,
-      policy: {
-        maxAttempts: definition.maxAttempts ?? DEFAULTS.WORKER_MAX_ATTEMPTS,
-        backoffBaseMs: DEFAULTS.WORKER_RETRY_BASE_SECONDS * 1000,
-        backoffMaxMs: DEFAULTS.WORKER_RETRY_MAX_SECONDS * 1000,
-      },
-      limits: {
-        maxBodyBytes: DEFAULTS.WORKER_MAX_BODY_BYTES,
-        maxMessageBytes: DEFAULTS.WORKER_MAX_MESSAGE_BYTES,
-      },
+      ...unconfiguredHandling(definition),
       stop: io.signal,
       log,
       progress: async (request, message) => {
