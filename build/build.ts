@@ -182,9 +182,9 @@ function explained(message: esbuild.Message): string {
 const NATIVE_WHY =
   'a bundle is one self-contained JavaScript file and cannot carry compiled code; use a package written in JavaScript (or WebAssembly)';
 
-/** The package a path inside node_modules belongs to (`@scope/name` or `name`). */
+/** The package a path inside node_modules belongs to (`@scope/name` or `name`; the innermost one). */
 function packageOf(path: string): string | undefined {
-  return /node_modules\/((?:@[^/]+\/)?[^/]+)\/[^]*$/.exec(path)?.[1];
+  return /.*node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path)?.[1];
 }
 
 /** Packages that load compiled code at run time, which esbuild bundles as if it were not there. */
