@@ -3,17 +3,31 @@
  * it, one at a time, and posts back plain data (the bundle's Outcome, or the error it threw). Its
  * log lines and RUNNING updates go to the main thread, which owns the broker.
  */
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { capMessages } from '../protocol/limits.ts';
-import { base64Bytes } from '../protocol/response.ts';
+import { base64Bytes, ownsItsMemory } from '../protocol/response.ts';
 import { definitionOf } from '../sdk/definition-of.ts';
 import type { Context, LogFields, RawRequest } from '../sdk/index.ts';
 import { bundleUrl, fileSha256 } from './bundle-file.ts';
-import type { FromThread, ToThread } from './thread-messages.ts';
+import { type FromThread, HANDLER_THREAD_NICE, type ToThread } from './thread-messages.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('handler-thread.ts runs as a worker thread');
 const post = (message: FromThread, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
+
+lowerOwnPriority();
+
+function lowerOwnPriority(): void {
+  try {
+    // This thread's own id (Linux): setpriority on it changes this thread alone.
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').at(-1));
+    setPriority(tid, Math.min(19, getPriority(tid) + HANDLER_THREAD_NICE));
+  } catch {
+    // Elsewhere, handlers run at the host's priority.
+  }
+}
 
 // The bundle alone, if its bytes are still the ones the host verified (a new version may have been
 // written over it since); its definition's type is checked by the pool.
@@ -61,9 +75,8 @@ async function run(id: number, request: RawRequest): Promise<void> {
     if (outcome.status === 'SUCCESS' && outcome.content !== undefined) {
       // Encoded here, off the main thread, which then only copies the bytes into the response.
       const contentBase64 = base64Bytes(outcome.content);
-      // Moved, not copied, when it owns its memory (a small one shares Node's buffer pool).
-      const owned =
-        contentBase64.byteOffset === 0 && contentBase64.buffer.byteLength === contentBase64.byteLength;
+      // Moved, not copied, when it has a memory of its own (a small one shares Node's buffer pool).
+      const owned = ownsItsMemory(contentBase64);
       post(
         { kind: 'done', id, outcome: { ...outcome, content: undefined }, contentBase64 },
         owned ? [contentBase64.buffer as ArrayBuffer] : [],

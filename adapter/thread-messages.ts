@@ -30,3 +30,10 @@ export type FromThread =
       readonly fields: LogFields | undefined;
     }
   | { readonly kind: 'progress'; readonly id: number; readonly seq: number; readonly message: string };
+
+/**
+ * How much lower than the host's own thread a handler thread runs (a nice value, Linux). When handlers
+ * keep every core busy, the main thread (the broker's socket, acks, heartbeats, /livez) still runs
+ * first: a burst of the largest inputs on two cores once held /livez for over a second at equal priority.
+ */
+export const HANDLER_THREAD_NICE = 10;

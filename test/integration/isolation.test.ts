@@ -3,10 +3,11 @@
  * returns, allocates without bound or calls process.exit costs its own request only; heartbeats,
  * health and the other worker types go on.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Host } from '../../adapter/host.ts';
+import { HANDLER_THREAD_NICE } from '../../adapter/thread-messages.ts';
 import { DEAD_LETTER_QUEUE, HEARTBEAT_EXCHANGE, RESPONSE_EXCHANGE } from '../../protocol/index.ts';
 import {
   connectTestBroker,
@@ -64,6 +65,35 @@ async function stillServing(): Promise<void> {
   const [response] = await responses.waitFor(forRequest(requestId), 1, 10_000);
   expect(response?.json).toMatchObject({ status: 'SUCCESS' });
 }
+
+/** The nice value of each thread of this process, by thread id (Linux: /proc/self/task/<tid>/stat). */
+async function niceOfThreads(): Promise<Map<number, number>> {
+  const nice = new Map<number, number>();
+  for (const tid of await readdir('/proc/self/task')) {
+    const stat = await readFile(`/proc/self/task/${tid}/stat`, 'utf8').catch(() => '');
+    // After the command name (in parentheses), field 19 of stat is the nice value.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields.length > 16) nice.set(Number(tid), Number(fields[16]));
+  }
+  return nice;
+}
+
+describe('handler threads', () => {
+  it.runIf(process.platform === 'linux')(
+    'run below the host thread, which answers first when they keep the cores busy',
+    async () => {
+      await stillServing();
+      const threads = await niceOfThreads();
+      const own = threads.get(Number((await readlink('/proc/thread-self')).split('/').at(-1))) ?? 0;
+      const lowered = [...threads.values()].filter(
+        (nice) => nice === Math.min(19, own + HANDLER_THREAD_NICE),
+      );
+      // One per worker type at least (the pool starts a thread for each), the host's own thread unchanged.
+      expect(lowered.length).toBeGreaterThanOrEqual(2);
+      expect(threads.get(process.pid)).toBe(own);
+    },
+  );
+});
 
 describe('a handler that burns CPU for 20 s', () => {
   it('leaves heartbeats on their period, /livez answering, and the other type served', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  base64Bytes,
   type Delivery,
   decode,
   encodeDeadLetter,
@@ -7,6 +8,9 @@ import {
   encodeResponse,
   encodeRetry,
   HEADER,
+  ownsItsMemory,
+  RESPONSE_ROOM,
+  responseBytes,
 } from '../../../protocol/index.ts';
 
 const managerHeaders = {
@@ -202,5 +206,36 @@ describe('copies of a hostile request', () => {
     const hostile = delivery({ headers: { ...managerHeaders, 'x-original-exchange': 'v'.repeat(70_000) } });
     const dead = encodeDeadLetter(hostile, { message: 'm', stacktrace: 's' });
     expect(String(dead?.headers['x-original-exchange']).length).toBe(255);
+  });
+});
+
+describe('a large content written into the response in place', () => {
+  const content = new Uint8Array(RESPONSE_ROOM.from + 3).map((_, i) => i % 251);
+  const expected = { status: 'SUCCESS', messages: [], content: Buffer.from(content).toString('base64') };
+
+  it('is encoded with room around it, and the response is a view of that memory, not a copy', () => {
+    const base64 = base64Bytes(content);
+    expect(ownsItsMemory(base64)).toBe(true);
+    const body = responseBytes({ status: 'SUCCESS', messages: [], contentBase64: base64 });
+    expect(body.buffer).toBe(base64.buffer);
+    expect(JSON.parse(Buffer.from(body).toString())).toEqual(expected);
+  });
+
+  it('is copied when the head does not fit the room, and reads the same', () => {
+    const base64 = base64Bytes(content);
+    const additionalHeaders = { big: 'h'.repeat(RESPONSE_ROOM.before) };
+    const body = responseBytes({ status: 'SUCCESS', messages: [], contentBase64: base64, additionalHeaders });
+    expect(body.buffer).not.toBe(base64.buffer);
+    expect(JSON.parse(Buffer.from(body).toString())).toEqual({ ...expected, additionalHeaders });
+  });
+
+  it('leaves a small content in Node’s shared pool, which is never transferred', () => {
+    const small = base64Bytes(new Uint8Array(10));
+    expect(ownsItsMemory(small)).toBe(false);
+    expect(
+      JSON.parse(
+        Buffer.from(responseBytes({ status: 'SUCCESS', messages: [], contentBase64: small })).toString(),
+      ).content,
+    ).toBe(Buffer.alloc(10).toString('base64'));
   });
 });
