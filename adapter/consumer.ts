@@ -23,6 +23,7 @@ import {
   withTraceContext,
 } from '../protocol/index.ts';
 import { type DeliveryPort, PublishError } from './amqp.ts';
+import { ENDINGS } from './endings.ts';
 import type { HostLogger } from './log.ts';
 import type { Recorder } from './metrics.ts';
 import { type Executor, type Processed, processDelivery } from './process.ts';
@@ -108,8 +109,7 @@ export function handleDelivery(
       // Where a handler failed (its source's file and line, through the bundle's source map).
       ...(processed?.happening.kind === 'failure' ? { stack: processed.happening.stacktrace } : {}),
     };
-    if (settled.ending === 'unconfirmed' || settled.ending === 'rejected') log.warn('settled', fields);
-    else log.info('settled', fields);
+    log[ENDINGS[settled.ending].level]('settled', fields);
     deps.metrics.inFlight(worker.type, -1);
     deps.metrics.settled(worker.type, settled.ending, handledMs / 1000);
     return settled.ending;

@@ -5,6 +5,7 @@
  */
 import type { Ending } from '../protocol/index.ts';
 import { SDK_VERSION } from '../sdk/version.ts';
+import { ENDINGS } from './endings.ts';
 
 /** What the host records. Every method is cheap: a label lookup and an add. */
 export interface Recorder {
@@ -46,9 +47,6 @@ export const NO_METRICS: Recorder = {
 };
 
 export const METRICS_PREFIX = 'regards_worker_';
-
-/** Endings that put the request in the DLQ. */
-const DEAD_LETTERED: readonly Ending[] = ['dead-letter', 'undecodable', 'rejected'];
 
 export interface Metrics extends Recorder {
   readonly contentType: string;
@@ -176,7 +174,7 @@ export async function createMetrics(): Promise<Metrics> {
       settledTotal.inc({ worker_type: type, outcome: ending });
       handlerSeconds.observe({ worker_type: type }, seconds);
       if (ending === 'retry') retries.inc({ worker_type: type });
-      if (DEAD_LETTERED.includes(ending)) deadLetters.inc({ worker_type: type });
+      if (ENDINGS[ending].deadLettered) deadLetters.inc({ worker_type: type });
     },
     heartbeat: (type, result) => heartbeats.inc({ worker_type: type, result }),
     confirmed: (seconds) => confirmSeconds.observe(seconds),

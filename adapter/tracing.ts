@@ -17,6 +17,7 @@ import {
 } from '@opentelemetry/api';
 import { type Delivery, type Ending, HEADER, headerString, type OutgoingMessage } from '../protocol/index.ts';
 import { SDK_VERSION } from '../sdk/index.ts';
+import { ENDINGS } from './endings.ts';
 
 export interface Tracing {
   /** Where spans go, or undefined when tracing is off. */
@@ -175,15 +176,6 @@ export async function inRequesterSpan<T>(
   }
 }
 
-const FAILED_ENDINGS: readonly Ending[] = [
-  'error',
-  'retry',
-  'dead-letter',
-  'undecodable',
-  'unconfirmed',
-  'abandoned',
-];
-
 /** What became of the delivery, on its CONSUMER span. */
 export function recordEnding(
   span: Span,
@@ -196,8 +188,7 @@ export function recordEnding(
     'regards.outcome': ending,
     ...(facts.requestId === undefined ? {} : { 'messaging.message.conversation_id': facts.requestId }),
   });
-  if (FAILED_ENDINGS.includes(ending))
-    span.setStatus({ code: SpanStatusCode.ERROR, message: facts.reason ?? ending });
+  if (ENDINGS[ending].failed) span.setStatus({ code: SpanStatusCode.ERROR, message: facts.reason ?? ending });
 }
 
 function failed(span: Span, error: unknown): void {
