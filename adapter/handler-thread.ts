@@ -12,6 +12,7 @@ import { definitionOf } from '../sdk/definition-of.ts';
 import type { Context, LogFields, RawRequest } from '../sdk/index.ts';
 import { bundleUrl, fileSha256 } from './bundle-file.ts';
 import { type FromThread, HANDLER_THREAD_NICE, type ToThread } from './thread-messages.ts';
+import { thrownError } from './thrown.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('handler-thread.ts runs as a worker thread');
@@ -91,7 +92,7 @@ async function run(id: number, request: RawRequest): Promise<void> {
       });
     } else post({ kind: 'done', id, outcome, contentBase64: undefined });
   } catch (cause) {
-    const error = cause instanceof Error ? cause : new Error(`non-error thrown: ${String(cause)}`);
+    const error = thrownError(cause);
     const code = (error as { code?: unknown }).code;
     post({
       kind: 'threw',

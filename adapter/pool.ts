@@ -10,15 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { DecodedRequest, Happening } from '../protocol/index.ts';
 import type { Outcome } from '../sdk/index.ts';
 import type { HostLogger } from './log.ts';
-import {
-  ABORT_GRACE_MS,
-  delay,
-  type ExecuteOptions,
-  type Executor,
-  failure,
-  thrown,
-  timedOut,
-} from './process.ts';
+import { type ExecuteOptions, type Executor, failure, thrown, timedOut, underTimeLimit } from './process.ts';
 import type { FromThread, ToThread } from './thread-messages.ts';
 import { inHandlerSpan } from './tracing.ts';
 
@@ -321,21 +313,19 @@ export function startPool(options: PoolOptions): Pool {
     const abort = (reason: string) => thread.post({ kind: 'abort', id, reason });
     const onStop = () => abort('the host is stopping');
     run.stop?.addEventListener('abort', onStop, { once: true });
-    const limit = delay(run.timeoutMs);
     try {
-      let end = await Promise.race([ended, limit.done.then(() => undefined)]);
-      if (end === undefined) {
-        abort(`time limit of ${run.timeoutMs} ms`);
-        const grace = delay(ABORT_GRACE_MS);
-        end = await Promise.race([ended, grace.done.then(() => undefined)]);
-        grace.cancel();
-        if (end === undefined || end.kind === 'died') {
+      const ran = await underTimeLimit(ended, run.timeoutMs, () =>
+        abort(`time limit of ${run.timeoutMs} ms`),
+      );
+      if ('late' in ran) {
+        if (ran.late === undefined || ran.late.kind === 'died') {
           // Still running (a loop that never yields, say): the thread goes, and its memory with it.
           await thread.terminate();
           return timedOut(run.timeoutMs, ', thread terminated');
         }
         return timedOut(run.timeoutMs);
       }
+      const end = ran.ended;
       if (end.kind === 'done') {
         const verdict =
           end.outcome.status === 'SUCCESS'
@@ -346,7 +336,6 @@ export function startPool(options: PoolOptions): Pool {
       if (end.kind === 'threw') return thrown(end.error);
       return failure('thread-died', end.reason, `the handler's thread died: ${end.reason}`);
     } finally {
-      limit.cancel();
       run.stop?.removeEventListener('abort', onStop);
       release(thread);
     }

@@ -166,6 +166,39 @@ export function timedOut(timeoutMs: number, detail = ''): Happening {
   return failure('timeout', message, `TimeoutError: ${message}`);
 }
 
+/**
+ * A handler's run under its time limit: what it ended with, or, past the limit, `abort()` called and
+ * what it ended with within ABORT_GRACE_MS more (`late`, undefined when it is still running).
+ */
+export async function underTimeLimit<T>(
+  running: Promise<T>,
+  timeoutMs: number,
+  abort: () => void,
+): Promise<{ readonly ended: T } | { readonly late: T | undefined }> {
+  const limit = delay(timeoutMs);
+  try {
+    const ended = await Promise.race([running.then((value) => ({ value })), limit.done]);
+    if (ended !== undefined) return { ended: ended.value };
+  } finally {
+    limit.cancel();
+  }
+  abort();
+  const grace = delay(ABORT_GRACE_MS);
+  try {
+    // Past the limit, a rejection is as good as no answer.
+    const late = await Promise.race([
+      running.then(
+        (value) => ({ value }),
+        () => undefined,
+      ),
+      grace.done,
+    ]);
+    return { late: late?.value };
+  } finally {
+    grace.cancel();
+  }
+}
+
 /** A never-rejecting timer promise and its cancel. */
 export function delay(ms: number): { done: Promise<void>; cancel: () => void } {
   let timer: NodeJS.Timeout | undefined;
