@@ -4,21 +4,21 @@
  * and health; a handler that burns CPU only slows its own thread. At the time limit the handler's
  * ctx.signal is aborted and it gets a grace to clean up; a thread still busy after it is terminated,
  * and so is the memory it held. A thread that dies (out of memory, an uncaught error, process.exit)
- * is replaced. The only file, with handler-thread.ts, that uses node:worker_threads.
+ * is replaced. Its threads are thread.ts's; tests give it their own, and its timings.
  */
-import { Worker } from 'node:worker_threads';
 import type { DecodedRequest, Happening } from '../protocol/index.ts';
-import type { Outcome } from '../sdk/index.ts';
 import type { HostLogger } from './log.ts';
-import { type ExecuteOptions, type Executor, failure, thrown, timedOut, underTimeLimit } from './process.ts';
-import type { FromThread, ToThread } from './thread-messages.ts';
+import {
+  ABORT_GRACE_MS,
+  type ExecuteOptions,
+  type Executor,
+  failure,
+  thrown,
+  timedOut,
+  underTimeLimit,
+} from './process.ts';
+import { type PoolThread, startHandlerThread, type ThreadEnd, type ThreadOptions } from './thread.ts';
 import { inHandlerSpan } from './tracing.ts';
-
-/** The thread entry beside this file: TypeScript in the sources, JavaScript in the compiled host. */
-const THREAD_ENTRY = new URL(
-  import.meta.url.endsWith('.ts') ? './handler-thread.ts' : './handler-thread.mjs',
-  import.meta.url,
-);
 
 /**
  * A thread idle this long is ended, so that what its requests allocated goes back to the system; the
@@ -34,17 +34,16 @@ export const THREAD_IDLE_MS = 5_000;
  */
 export const GROW_AFTER_MS = 5;
 
-export interface PoolOptions {
-  readonly type: string;
-  readonly bundlePath: string;
-  /** What the bundle's bytes must hash to: a thread refuses a file changed since it was verified. */
-  readonly sha256: string;
+export interface PoolOptions extends ThreadOptions {
   /** Threads at most: requests beyond wait for one. */
   readonly size: number;
-  /** Heap limit of each thread. */
-  readonly memoryMb: number;
   readonly log: HostLogger;
+  /** THREAD_IDLE_MS, GROW_AFTER_MS and ABORT_GRACE_MS unless given. */
   readonly idleMs?: number;
+  readonly growAfterMs?: number;
+  readonly graceMs?: number;
+  /** Starts a thread (a real one unless given). */
+  readonly startThread?: (options: ThreadOptions) => PoolThread;
   /**
    * A thread after the first could not start: the bundle on disk no longer loads (changed since it was
    * verified, or removed). The first thread's failure is `loaded`'s.
@@ -64,124 +63,15 @@ export interface Pool extends Executor {
   close(): Promise<void>;
 }
 
-type ThreadEnd =
-  | { readonly kind: 'done'; readonly outcome: Outcome; readonly contentBase64: Uint8Array | undefined }
-  | { readonly kind: 'threw'; readonly error: { message: string; stack: string; code: string | undefined } }
-  | { readonly kind: 'died'; readonly reason: string };
-
-interface Job {
-  readonly id: number;
-  readonly options: ExecuteOptions;
-  readonly end: (end: ThreadEnd) => void;
-}
-
-class HandlerThread {
-  readonly worker: Worker;
-  readonly ready: Promise<void>;
-  exited = false;
-  idleTimer: NodeJS.Timeout | undefined;
-  private job: Job | undefined;
-  private lastError: Error | undefined;
-
-  constructor(options: PoolOptions) {
-    this.worker = new Worker(THREAD_ENTRY, {
-      workerData: { bundlePath: options.bundlePath, sha256: options.sha256 },
-      resourceLimits: { maxOldGenerationSizeMb: options.memoryMb },
-      // A thread maps its own stack traces: the bundle's source map names the function's file and line.
-      execArgv: ['--enable-source-maps'],
-      name: `handler ${options.type}`,
-    });
-    this.ready = new Promise((resolve, reject) => {
-      this.worker.on('message', (message: FromThread) => {
-        if (message.kind !== 'ready') return this.onMessage(message);
-        if (message.type === options.type) return resolve();
-        reject(
-          new Error(
-            `${options.bundlePath} defines worker ${message.type}, the manifest says ${options.type}`,
-          ),
-        );
-        void this.terminate();
-      });
-      this.worker.on('error', (error) => {
-        this.lastError = error;
-      });
-      this.worker.on('exit', (code) => {
-        this.exited = true;
-        const reason = this.deathReason(code, options.memoryMb);
-        reject(new Error(`the handler thread could not start: ${reason}`));
-        this.job?.end({ kind: 'died', reason });
-        this.job = undefined;
-      });
-    });
-    this.ready.catch(() => undefined);
-  }
-
-  run(job: Job, request: DecodedRequest): void {
-    if (this.exited) {
-      job.end({ kind: 'died', reason: 'it could not start, or had ended' });
-      return;
-    }
-    this.job = job;
-    // A copy that owns its memory moves to the thread; the delivery's bytes may share a larger buffer.
-    const body = new Uint8Array(request.body);
-    try {
-      this.post({ kind: 'run', id: job.id, request: { ...request, body } }, [body.buffer]);
-    } catch (error) {
-      job.end({ kind: 'died', reason: `the request could not be handed to it: ${(error as Error).message}` });
-    }
-  }
-
-  finished(): void {
-    this.job = undefined;
-  }
-
-  post(message: ToThread, transfer: ArrayBuffer[] = []): void {
-    if (!this.exited) this.worker.postMessage(message, transfer);
-  }
-
-  async terminate(): Promise<void> {
-    this.exited = true;
-    clearTimeout(this.idleTimer);
-    await this.worker.terminate();
-  }
-
-  private onMessage(message: Exclude<FromThread, { kind: 'ready' }>): void {
-    const job = this.job;
-    if (job === undefined || message.id !== job.id) return;
-    switch (message.kind) {
-      case 'done':
-        job.end({ kind: 'done', outcome: message.outcome, contentBase64: message.contentBase64 });
-        return;
-      case 'threw':
-        job.end({ kind: 'threw', error: message.error });
-        return;
-      case 'log':
-        job.options.log[message.level](message.message, message.fields);
-        return;
-      case 'progress':
-        job.options
-          .progress(message.message)
-          .catch((error: Error) => job.options.log.warn('RUNNING not sent', { error: error.message }))
-          .finally(() => this.post({ kind: 'progress-sent', seq: message.seq }));
-        return;
-    }
-  }
-
-  private deathReason(code: number, memoryMb: number): string {
-    const error = this.lastError as (Error & { code?: string }) | undefined;
-    if (error?.code === 'ERR_WORKER_OUT_OF_MEMORY') return `it ran out of memory (limit ${memoryMb} MB)`;
-    if (error !== undefined) return `uncaught ${error.name}: ${error.message}`;
-    return `it exited with code ${code} (process.exit in the handler?)`;
-  }
-}
-
 export function startPool(options: PoolOptions): Pool {
   const idleMs = options.idleMs ?? THREAD_IDLE_MS;
-  const all = new Set<HandlerThread>();
-  const idle: HandlerThread[] = [];
+  const growAfterMs = options.growAfterMs ?? GROW_AFTER_MS;
+  const graceMs = options.graceMs ?? ABORT_GRACE_MS;
+  const all = new Set<PoolThread>();
+  const idle: PoolThread[] = [];
   /** Requests waiting for a thread, first come first served; each with its timer to grow the pool. */
   const waiting: {
-    readonly take: (thread: HandlerThread) => void;
+    readonly take: (thread: PoolThread) => void;
     readonly since: number;
     grow: NodeJS.Timeout | undefined;
   }[] = [];
@@ -191,15 +81,15 @@ export function startPool(options: PoolOptions): Pool {
   let sequence = 0;
 
   let spawned = 0;
-  const spawn = (): HandlerThread => {
-    const thread = new HandlerThread(options);
+  const spawn = (): PoolThread => {
+    const thread = (options.startThread ?? startHandlerThread)(options);
     spawned += 1;
     if (spawned > 1)
       thread.ready.catch((error: Error) => {
         if (!closed) options.onBroken?.(error.message);
       });
     all.add(thread);
-    void thread.worker.once('exit', () => {
+    void thread.gone.then(() => {
       all.delete(thread);
       const at = idle.indexOf(thread);
       if (at >= 0) idle.splice(at, 1);
@@ -207,7 +97,7 @@ export function startPool(options: PoolOptions): Pool {
     return thread;
   };
 
-  const acquire = async (): Promise<HandlerThread> => {
+  const acquire = async (): Promise<PoolThread> => {
     for (let thread = idle.pop(); thread !== undefined; thread = idle.pop()) {
       clearTimeout(thread.idleTimer);
       if (!thread.exited) return thread;
@@ -226,7 +116,7 @@ export function startPool(options: PoolOptions): Pool {
       waiter.grow = setTimeout(() => {
         waiter.grow = undefined;
         grow();
-      }, GROW_AFTER_MS);
+      }, growAfterMs);
       waiting.push(waiter);
     });
   };
@@ -241,7 +131,7 @@ export function startPool(options: PoolOptions): Pool {
     const first = waiting[0];
     if (closed || starting > 0 || all.size >= options.size || first === undefined) return;
     const waited = performance.now() - first.since;
-    if (waited >= GROW_AFTER_MS - 1) {
+    if (waited >= growAfterMs - 1) {
       startFor();
       return;
     }
@@ -249,11 +139,11 @@ export function startPool(options: PoolOptions): Pool {
       first.grow = setTimeout(() => {
         first.grow = undefined;
         grow();
-      }, GROW_AFTER_MS - waited);
+      }, growAfterMs - waited);
   };
 
   /** Gives `thread` to the first request in line; true if there was one. */
-  const handOver = (thread: HandlerThread): boolean => {
+  const handOver = (thread: PoolThread): boolean => {
     const next = waiting.shift();
     if (next === undefined) return false;
     clearTimeout(next.grow);
@@ -261,7 +151,7 @@ export function startPool(options: PoolOptions): Pool {
     return true;
   };
 
-  const release = (thread: HandlerThread): void => {
+  const release = (thread: PoolThread): void => {
     thread.finished();
     if (closed) return;
     if (thread.exited) {
@@ -279,7 +169,7 @@ export function startPool(options: PoolOptions): Pool {
    * A fresh thread for the requests in line; one that cannot start is handed over all the same, and
    * fails the request it gets (see run()).
    */
-  const startFor = (): HandlerThread => {
+  const startFor = (): PoolThread => {
     const thread = spawn();
     starting += 1;
     void thread.ready
@@ -293,7 +183,7 @@ export function startPool(options: PoolOptions): Pool {
   };
 
   /** An idle thread is ended: its memory goes back, and a request after a quiet spell starts a new one. */
-  const recycle = (thread: HandlerThread): void => {
+  const recycle = (thread: PoolThread): void => {
     const at = idle.indexOf(thread);
     if (at < 0) return;
     idle.splice(at, 1);
@@ -301,7 +191,7 @@ export function startPool(options: PoolOptions): Pool {
   };
 
   const execute = async (request: DecodedRequest, run: ExecuteOptions): Promise<Happening> => {
-    let thread: HandlerThread;
+    let thread: PoolThread;
     try {
       thread = await acquire();
     } catch (error) {
@@ -314,8 +204,11 @@ export function startPool(options: PoolOptions): Pool {
     const onStop = () => abort('the host is stopping');
     run.stop?.addEventListener('abort', onStop, { once: true });
     try {
-      const ran = await underTimeLimit(ended, run.timeoutMs, () =>
-        abort(`time limit of ${run.timeoutMs} ms`),
+      const ran = await underTimeLimit(
+        ended,
+        run.timeoutMs,
+        () => abort(`time limit of ${run.timeoutMs} ms`),
+        graceMs,
       );
       if ('late' in ran) {
         if (ran.late === undefined || ran.late.kind === 'died') {

@@ -168,12 +168,13 @@ export function timedOut(timeoutMs: number, detail = ''): Happening {
 
 /**
  * A handler's run under its time limit: what it ended with, or, past the limit, `abort()` called and
- * what it ended with within ABORT_GRACE_MS more (`late`, undefined when it is still running).
+ * what it ended with within `graceMs` more (`late`, undefined when it is still running).
  */
 export async function underTimeLimit<T>(
   running: Promise<T>,
   timeoutMs: number,
   abort: () => void,
+  graceMs = ABORT_GRACE_MS,
 ): Promise<{ readonly ended: T } | { readonly late: T | undefined }> {
   const limit = delay(timeoutMs);
   try {
@@ -183,7 +184,7 @@ export async function underTimeLimit<T>(
     limit.cancel();
   }
   abort();
-  const grace = delay(ABORT_GRACE_MS);
+  const grace = delay(graceMs);
   try {
     // Past the limit, a rejection is as good as no answer.
     const late = await Promise.race([
