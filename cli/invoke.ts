@@ -1,15 +1,16 @@
+/**
+ * `regards-worker invoke <type|bundle> --body <file|-> [--header name=value ...]`: runs one bundle on
+ * one request, with no broker, through the same path as the adapter (adapter/run-once.ts), and prints
+ * what would be published: its events, new requests and response. A failure's stack trace, mapped to
+ * the source, goes to standard error. The exit code tells the outcome.
+ */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileSha256 } from '../adapter/bundle-file.ts';
-import { importBundle, importDefinition, verifyBundles } from '../adapter/bundles.ts';
-import { DEFAULTS, unconfiguredHandling } from '../adapter/config.ts';
-import { inlineExecutor } from '../adapter/inline.ts';
+import { DEFAULTS } from '../adapter/config.ts';
 import { createLogger } from '../adapter/log.ts';
-import { startPool } from '../adapter/pool.ts';
-import { dispatched, type Processed, processDelivery, publications } from '../adapter/process.ts';
-import { type Decision, encodeResponse, type OutgoingMessage } from '../protocol/index.ts';
-import type { WorkerDefinition } from '../sdk/index.ts';
+import { runOnce } from '../adapter/run-once.ts';
+import type { Decision, OutgoingMessage } from '../protocol/index.ts';
 import { EXIT, type Io, UsageError } from './io.ts';
 
 export const INVOKE_USAGE =
@@ -29,43 +30,25 @@ export async function invokeCommand(args: readonly string[], io: Io): Promise<nu
   if (target === undefined || positionals.length > 1 || values.body === undefined)
     throw new UsageError(INVOKE_USAGE);
   const bundles = resolve(io.cwd, values.bundles ?? io.env.WORKER_BUNDLES ?? DEFAULTS.WORKER_BUNDLES);
-  const worker = await resolveWorker(target, bundles, io.cwd);
-  const { definition } = worker;
-  const body = await readBody(values.body, io);
-  const delivery = dispatched(definition, body, parseHeaders(values.header), 'invoke');
-  const log = createLogger('debug', (line) => io.err(`${line}\n`));
-  // Where the host runs it: a thread of its own (stopped at the time limit), unless the definition says inline.
-  const pool =
-    (definition.isolation ?? 'thread') === 'inline'
-      ? undefined
-      : startPool({
-          type: definition.type,
-          bundlePath: worker.path,
-          sha256: worker.sha256,
-          size: 1,
-          memoryMb: definition.memoryMb ?? DEFAULTS.WORKER_MEMORY_MB,
-          log,
-        });
-  let processed: Processed;
-  try {
-    processed = await processDelivery(pool ?? inlineExecutor(definition), delivery, {
-      ...unconfiguredHandling(definition),
-      stop: io.signal,
-      log,
-      progress: async (request, message) => {
-        io.err(`${printable(encodeResponse(request, { status: 'RUNNING', messages: [message] }))}\n`);
-      },
-    });
-  } finally {
-    await pool?.close();
-  }
+  const ran = await runOnce({
+    bundle:
+      target.endsWith('.mjs') || target.includes('/')
+        ? { path: resolve(io.cwd, target) }
+        : { type: target, bundles },
+    body: await readBody(values.body, io),
+    headers: parseHeaders(values.header),
+    log: createLogger('debug', (line) => io.err(`${line}\n`)),
+    stop: io.signal,
+    progress: (message) => io.err(`${printable(message)}\n`),
+  });
+  if (ran === undefined) throw new UsageError(`no worker ${target}`);
+  const { processed, published } = ran;
   const { decision, happening } = processed;
   if (happening.kind === 'failure') io.err(`${happening.stacktrace}\n`);
   if (decision.action === 'retry')
     io.out(
       `${JSON.stringify({ action: 'retry', attempt: decision.attempt, delayMs: decision.delayMs, reason: decision.reason }, null, 2)}\n`,
     );
-  const published = publications(definition.type, delivery, processed);
   if (decision.action === 'dead-letter' && published.length === 0)
     io.out(`rejected onto regards.DLX: ${decision.message}\n`);
   // What the host would publish, in its order (the retry copy is shown as the decision above).
@@ -79,24 +62,6 @@ async function readBody(file: string, io: Io): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
   for await (const chunk of io.stdin) chunks.push(Buffer.from(chunk));
   return Buffer.concat(chunks);
-}
-
-interface ResolvedWorker {
-  readonly definition: WorkerDefinition;
-  /** The bundle, and its sha256: what a handler thread loads and checks. */
-  readonly path: string;
-  readonly sha256: string;
-}
-
-async function resolveWorker(target: string, bundles: string, cwd: string): Promise<ResolvedWorker> {
-  if (target.endsWith('.mjs') || target.includes('/')) {
-    const path = resolve(cwd, target);
-    return { definition: await importDefinition(path), path, sha256: await fileSha256(path) };
-  }
-  const [verified] = await verifyBundles(bundles, [target]);
-  if (verified === undefined) throw new UsageError(`no worker ${target}`);
-  const { definition } = await importBundle(verified);
-  return { definition, path: verified.path, sha256: verified.entry.sha256 };
 }
 
 function parseHeaders(pairs: readonly string[]): Record<string, string> {
