@@ -10,6 +10,7 @@ import type { ExecuteOptions } from '../../../adapter/process.ts';
 import type { Job, PoolThread } from '../../../adapter/thread.ts';
 import type { ToThread } from '../../../adapter/thread-messages.ts';
 import type { DecodedRequest, Happening } from '../../../protocol/index.ts';
+import { rawRequest } from '../../helpers/requests.ts';
 
 /** A thread the test drives: it answers, throws or dies when told. */
 class FakeThread implements PoolThread {
@@ -109,19 +110,7 @@ function pool(options: { size?: number; idleMs?: number; onAbort?: (thread: Fake
 }
 
 let counter = 0;
-function request(): DecodedRequest {
-  counter += 1;
-  return {
-    requestId: `r${counter}`,
-    tenant: 't',
-    owner: 'o',
-    session: 's',
-    contentType: 'c',
-    attempt: 1,
-    headers: {},
-    body: new Uint8Array(),
-  };
-}
+const request = (): DecodedRequest => rawRequest({}, { requestId: `r${(counter += 1)}` });
 
 const run = (timeoutMs = 60_000): ExecuteOptions => ({ timeoutMs, log: quiet, progress: async () => {} });
 const until = async (condition: () => boolean) => {
