@@ -110,7 +110,10 @@ function pool(options: { size?: number; idleMs?: number; onAbort?: (thread: Fake
 }
 
 let counter = 0;
-const request = (): DecodedRequest => rawRequest({}, { requestId: `r${(counter += 1)}` });
+function request(): DecodedRequest {
+  counter += 1;
+  return rawRequest({}, { requestId: `r${counter}` });
+}
 
 const run = (timeoutMs = 60_000): ExecuteOptions => ({ timeoutMs, log: quiet, progress: async () => {} });
 const until = async (condition: () => boolean) => {
