@@ -20,5 +20,10 @@ describe('npm run bench, BENCH_QUICK=1', () => {
       expect(output).toMatch(new RegExp(`\\| ${worker.replace('+', '\\+')} +\\|`));
     expect(output).toMatch(/host\/raw msg\/s >= 1\.00 at prefetch 10: (met|NOT met) \(\d/);
     expect(output).toMatch(/the priority-255 queue costs the broker \d/);
+    // Issue 20's targets: CPU with threads and inline, peak RSS under load, idle RSS, cold start.
+    expect(output).toMatch(/host inline\/raw CPU per message <= 1\.10 at prefetch 10: (met|NOT met) \(\d/);
+    expect(output).toMatch(/host peak RSS under load <= raw \+ 40 MB at prefetch 10: (met|NOT met) \(\d/);
+    expect(output).toMatch(/host idle RSS <= raw \+ 30 MB: (met|NOT met) \(\d/);
+    expect(output).toMatch(/host cold start <= raw \+ 100 ms: (met|NOT met) \(\d/);
   }, 180_000);
 });
