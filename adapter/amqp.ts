@@ -13,128 +13,19 @@ import {
   workerTopology,
 } from '../protocol/index.ts';
 import { type AckCoalescer, ackCoalescer } from './acks.ts';
+import { BrokerRefused, clusterNodes, redactedNode, refusalOf } from './broker-nodes.ts';
+import {
+  type Broker,
+  type BrokerOptions,
+  type ConsumerHandle,
+  type DeliveryPort,
+  type Outgoing,
+  PublishError,
+  type Publisher,
+  type Session,
+} from './broker-ports.ts';
 import type { HostLogger } from './log.ts';
 import type { Recorder } from './metrics.ts';
-
-export type Outgoing = OutgoingMessage & { readonly expiration?: string };
-
-export interface Publisher {
-  /**
-   * Resolves once the broker has confirmed the message; rejects if it was nacked, returned as
-   * unroutable (with `mandatory`, the default), or the channel closed first.
-   */
-  publish(message: Outgoing, options?: { mandatory?: boolean }): Promise<void>;
-}
-
-/** What a consumer may do with one delivery: publish on its channel, then ack it, or reject it. */
-export interface DeliveryPort extends Publisher {
-  ack(): void;
-  /**
-   * The last resort when no copy of it can be published: nack without requeue, so that RabbitMQ
-   * dead-letters it, untouched, through the request queue's `regards.DLX` into the DLQ.
-   */
-  reject(): void;
-}
-
-export interface ConsumerHandle {
-  /** Stops deliveries; what was delivered stays in flight on the channel. */
-  cancel(): Promise<void>;
-  close(): Promise<void>;
-}
-
-export class PublishError extends Error {
-  /**
-   * REFUSED: the client could not encode the message (a headers table or a short string too large);
-   * publishing it again would fail the same way. CHANNEL_CLOSED: nothing can be settled on the channel.
-   */
-  readonly code: 'NOT_CONFIRMED' | 'UNROUTABLE' | 'CHANNEL_CLOSED' | 'REFUSED';
-  constructor(code: PublishError['code'], message: string) {
-    super(message);
-    this.code = code;
-  }
-}
-
-/** One live connection: what `setup` receives after every (re)connect. */
-export interface Session {
-  /** The protocol's topology for these worker types, and the exchanges of the events they send. */
-  declareTopology(types: readonly string[], eventKinds?: readonly string[]): Promise<void>;
-  openPublisher(): Promise<Publisher>;
-  openConsumer(options: {
-    queue: string;
-    prefetch: number;
-    onDelivery: (delivery: Delivery, port: DeliveryPort) => void;
-    /**
-     * The broker cancelled the consumer (its queue was deleted, or the queue's node went down) and
-     * left the channel open: no more deliveries come. The channel closes itself once what it
-     * delivered is settled.
-     */
-    onCancelled: () => void;
-    /** The channel closed without close() being called (an error, or the connection went). */
-    onClosed: (error: Error | undefined) => void;
-  }): Promise<ConsumerHandle>;
-}
-
-export interface BrokerOptions {
-  /** One broker, or the nodes of a cluster: each (re)connection tries the node after the last one tried. */
-  readonly urls: readonly string[];
-  /** For amqps://: the CA, client certificate and key (PEM); the broker's certificate is always verified. */
-  readonly tls?: { readonly ca?: string; readonly cert?: string; readonly key?: string } | undefined;
-  readonly log: HostLogger;
-  readonly setup: (session: Session) => Promise<void>;
-  readonly onDisconnect: (error: Error) => void;
-  /** Retries before the first connection succeeds (default: forever). */
-  readonly initialMaxRetries?: number;
-  /** Names the connection in the broker's management UI, so that replicas can be told apart. */
-  readonly connectionName: string;
-  readonly metrics: Recorder;
-  /** The longest wait between two attempts to reach the broker. */
-  readonly reconnectMaxMs: number;
-}
-
-export interface Broker {
-  close(): Promise<void>;
-}
-
-/**
- * The broker refused this host's login or virtual host, or the two sides refused each other's TLS
- * certificate: retrying would not help.
- */
-export class BrokerRefused extends Error {
-  readonly code = 'BROKER_REFUSED';
-}
-
-/**
- * What a refusal looks like: the broker's 403 for the credentials; for the vhost (530, or 403 without
- * permission) the client reports only that the connection was closed instead of opened.
- */
-const REFUSED = /ACCESS[-_]REFUSED|NOT[-_]ALLOWED|Expected ConnectionOpenOk; got <ConnectionClose/;
-
-/**
- * What a TLS failure looks like: Node names a certificate that does not verify by OpenSSL's verify code
- * (SELF_SIGNED_CERT_IN_CHAIN, CERT_HAS_EXPIRED, ERR_TLS_CERT_ALTNAME_INVALID...); an alert the broker
- * sent (it refused our certificate, or has none to ask for) or a handshake gone wrong is ERR_SSL_*.
- */
-const UNTRUSTED = /CERT|UNABLE_TO_|SELF_SIGNED|ALTNAME/;
-const TLS_FAILED = /^ERR_SSL_/;
-
-/** Why the first connection can never succeed as configured, or undefined when a retry may help. */
-export function refusalOf(error: Error & { code?: unknown }, url: string): string | undefined {
-  const code = typeof error.code === 'string' ? error.code : '';
-  if (TLS_FAILED.test(code)) {
-    const alert = /ALERT/.test(code)
-      ? 'the broker refused the TLS handshake (a client certificate missing or not trusted: AMQP_CERT_FILE, AMQP_KEY_FILE)'
-      : 'the TLS handshake failed (is the port a TLS listener?)';
-    return `${alert}: ${code}`;
-  }
-  if (UNTRUSTED.test(code))
-    return `the broker's TLS certificate does not verify against the trusted CAs (AMQP_CA_FILE): ${code}: ${error.message}`;
-  if (!REFUSED.test(error.message)) return undefined;
-  const vhost = decodeURIComponent(new URL(url).pathname.slice(1)) || '/';
-  const what = /ConnectionOpenOk/.test(error.message)
-    ? `virtual host ${vhost} (it does not exist, or the user may not use it)`
-    : 'login';
-  return `the broker refused the connection: ${what}: ${error.message}`;
-}
 
 export async function connectBroker(options: BrokerOptions): Promise<Broker> {
   const { log } = options;
@@ -190,63 +81,6 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
     throw error;
   }
   return { close: () => connection.close().catch(() => undefined) };
-}
-
-/** The URL to log: no user, no password. */
-function redactedNode(url: string): string {
-  const parsed = new URL(url);
-  return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
-}
-
-/**
- * What amqplib is given to connect to a cluster. Its recovery reconnects to the very URL it was given,
- * so for several nodes it gets a URL object (the shape amqplib reads field by field at every attempt)
- * whose fields are those of the next node in turn: reading `protocol`, the first field amqplib reads of
- * an attempt, moves to the next node. One node: its URL string, as is.
- */
-export function clusterNodes(urls: readonly string[]): { url: string | object; current(): string } {
-  const [first] = urls;
-  if (first === undefined) throw new Error('no broker URL');
-  if (urls.length === 1) return { url: first, current: () => first };
-  const nodes = urls.map((url) => {
-    const parsed = new URL(url);
-    const query = (name: string) => {
-      const value = parsed.searchParams.get(name);
-      return value === null ? undefined : Number(value);
-    };
-    return {
-      url,
-      fields: {
-        protocol: parsed.protocol.replace(/:$/, ''),
-        hostname: parsed.hostname.replace(/^\[|\]$/g, ''),
-        port: parsed.port === '' ? undefined : Number(parsed.port),
-        // amqplib decodes these from a URL string, not from an object: given decoded.
-        username: decodeURIComponent(parsed.username),
-        password: decodeURIComponent(parsed.password),
-        vhost: parsed.pathname.slice(1),
-        heartbeat: query('heartbeat'),
-        frameMax: query('frameMax'),
-        channelMax: query('channelMax'),
-        locale: parsed.searchParams.get('locale') ?? undefined,
-      } as Record<string, unknown>,
-    };
-  });
-  let next = 0;
-  let current = nodes[0] as (typeof nodes)[number];
-  const url: Record<string, unknown> = {};
-  for (const key of Object.keys(current.fields)) {
-    Object.defineProperty(url, key, {
-      enumerable: true,
-      get: () => {
-        if (key === 'protocol') {
-          current = nodes[next] as (typeof nodes)[number];
-          next = (next + 1) % nodes.length;
-        }
-        return current.fields[key];
-      },
-    });
-  }
-  return { url, current: () => current.url };
 }
 
 function session(model: amqp.ChannelModel, log: HostLogger, metrics: Recorder): Session {

@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as z from 'zod';
 import { DEFAULT_LIMITS, type Limits } from '../protocol/index.ts';
-import type { WorkerDefinition } from '../sdk/index.ts';
 import { didYouMean } from './nearest-name.ts';
 
 export const DEFAULTS = Object.freeze({
@@ -281,23 +280,4 @@ export function redactUrl(url: string): string {
   const parsed = new URL(url);
   if (parsed.password !== '') parsed.password = '***';
   return parsed.toString();
-}
-
-/**
- * How a host with no configuration of its own handles a definition's requests (`invoke`,
- * `regards-worker/testing`): the definition's time limit and attempts, else the defaults.
- */
-export function unconfiguredHandling(definition: Pick<WorkerDefinition, 'timeoutMs' | 'maxAttempts'>) {
-  return {
-    timeoutMs: definition.timeoutMs ?? DEFAULTS.WORKER_TIMEOUT_SECONDS * 1000,
-    policy: {
-      maxAttempts: definition.maxAttempts ?? DEFAULTS.WORKER_MAX_ATTEMPTS,
-      backoffBaseMs: DEFAULTS.WORKER_RETRY_BASE_SECONDS * 1000,
-      backoffMaxMs: DEFAULTS.WORKER_RETRY_MAX_SECONDS * 1000,
-    },
-    limits: {
-      maxBodyBytes: DEFAULTS.WORKER_MAX_BODY_BYTES,
-      maxMessageBytes: DEFAULTS.WORKER_MAX_MESSAGE_BYTES,
-    },
-  };
 }

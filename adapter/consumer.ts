@@ -22,7 +22,7 @@ import {
   settle,
   withTraceContext,
 } from '../protocol/index.ts';
-import { type DeliveryPort, PublishError } from './amqp.ts';
+import { type DeliveryPort, PublishError } from './broker-ports.ts';
 import { ENDINGS } from './endings.ts';
 import type { HostLogger } from './log.ts';
 import type { Recorder } from './metrics.ts';

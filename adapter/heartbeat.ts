@@ -4,7 +4,7 @@
  */
 import { encodeHeartbeat } from '../protocol/index.ts';
 import type { Logger } from '../sdk/index.ts';
-import type { Publisher } from './amqp.ts';
+import type { Publisher } from './broker-ports.ts';
 import type { Recorder } from './metrics.ts';
 
 export interface HeartbeatOptions {

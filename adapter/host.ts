@@ -4,7 +4,8 @@
  * types it consumes, health endpoints, and an orderly drain on stop.
  */
 import { requestQueueName } from '../protocol/index.ts';
-import { type Broker, type ConsumerHandle, connectBroker, type Session } from './amqp.ts';
+import { connectBroker } from './amqp.ts';
+import type { Broker, ConsumerHandle, Session } from './broker-ports.ts';
 import { type BundleSet, type OnBroken, openBundleSet } from './bundle-set.ts';
 import { fingerprintOf, watchBundles } from './bundle-watcher.ts';
 import type { Config } from './config.ts';

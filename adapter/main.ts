@@ -3,7 +3,7 @@
  * environment, signals, exit codes. Also the entry of the precompiled host (lib/adapter.mjs).
  */
 import { existsSync } from 'node:fs';
-import type { BrokerRefused } from './amqp.ts';
+import type { BrokerRefused } from './broker-nodes.ts';
 import type { BundleError } from './bundles.ts';
 import { ConfigError, loadConfig, redactUrl } from './config.ts';
 import type { Host } from './host.ts';

@@ -25,6 +25,7 @@ import {
   settle,
 } from '../protocol/index.ts';
 import type { WorkerDefinition } from '../sdk/index.ts';
+import { DEFAULTS } from './config.ts';
 import type { HostLogger } from './log.ts';
 
 /** Runs a request's handler, wherever it runs, and tells what happened. Never rejects. */
@@ -207,4 +208,23 @@ export function delay(ms: number): { done: Promise<void>; cancel: () => void } {
     timer = setTimeout(resolve, ms);
   });
   return { done, cancel: () => clearTimeout(timer) };
+}
+
+/**
+ * How a host with no configuration of its own handles a definition's requests (`invoke`,
+ * `regards-worker/testing`): the definition's time limit and attempts, else the defaults.
+ */
+export function unconfiguredHandling(definition: Pick<WorkerDefinition, 'timeoutMs' | 'maxAttempts'>) {
+  return {
+    timeoutMs: definition.timeoutMs ?? DEFAULTS.WORKER_TIMEOUT_SECONDS * 1000,
+    policy: {
+      maxAttempts: definition.maxAttempts ?? DEFAULTS.WORKER_MAX_ATTEMPTS,
+      backoffBaseMs: DEFAULTS.WORKER_RETRY_BASE_SECONDS * 1000,
+      backoffMaxMs: DEFAULTS.WORKER_RETRY_MAX_SECONDS * 1000,
+    },
+    limits: {
+      maxBodyBytes: DEFAULTS.WORKER_MAX_BODY_BYTES,
+      maxMessageBytes: DEFAULTS.WORKER_MAX_MESSAGE_BYTES,
+    },
+  };
 }

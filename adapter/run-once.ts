@@ -8,11 +8,17 @@ import { encodeResponse, type OutgoingMessage } from '../protocol/index.ts';
 import type { WorkerDefinition } from '../sdk/index.ts';
 import { fileSha256 } from './bundle-file.ts';
 import { importBundle, importDefinition, verifyBundles } from './bundles.ts';
-import { DEFAULTS, unconfiguredHandling } from './config.ts';
+import { DEFAULTS } from './config.ts';
 import { inlineExecutor } from './inline.ts';
 import type { HostLogger } from './log.ts';
 import { startPool } from './pool.ts';
-import { dispatched, type Processed, processDelivery, publications } from './process.ts';
+import {
+  dispatched,
+  type Processed,
+  processDelivery,
+  publications,
+  unconfiguredHandling,
+} from './process.ts';
 
 export interface RunOnceOptions {
   /** A bundle file, or a worker type of the bundles folder (checked against its manifest). */

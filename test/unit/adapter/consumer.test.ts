@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { type DeliveryPort, type Outgoing, PublishError } from '../../../adapter/amqp.ts';
+import { type DeliveryPort, type Outgoing, PublishError } from '../../../adapter/broker-ports.ts';
 import { handleDelivery, type WorkerRuntime } from '../../../adapter/consumer.ts';
 import { inlineExecutor } from '../../../adapter/inline.ts';
 import { createLogger } from '../../../adapter/log.ts';

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type DeliveryPort, type Outgoing, PublishError } from '../../../adapter/amqp.ts';
+import { type DeliveryPort, type Outgoing, PublishError } from '../../../adapter/broker-ports.ts';
 import { handleDelivery, type WorkerRuntime } from '../../../adapter/consumer.ts';
 import { inlineExecutor } from '../../../adapter/inline.ts';
 import { createLogger } from '../../../adapter/log.ts';
