@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import type { DecodedRequest } from '../protocol/index.ts';
 import type { Outcome } from '../sdk/index.ts';
 import type { ExecuteOptions } from './process.ts';
-import type { FromThread, ToThread } from './thread-messages.ts';
+import { BUSY_BYTES, type FromThread, type ToThread } from './thread-messages.ts';
 
 /** The thread entry beside this file: TypeScript in the sources, JavaScript in the compiled host. */
 const THREAD_ENTRY = new URL(
@@ -36,6 +36,8 @@ export interface PoolThread {
   readonly gone: Promise<void>;
   readonly exited: boolean;
   idleTimer: NodeJS.Timeout | undefined;
+  /** Since when (busyClock) the thread itself has been running a handler; undefined between requests. */
+  runningSince(): number | undefined;
   /** Hands it a request: `job.end` is called once, with the outcome, the throw or its death. */
   run(job: Job, request: DecodedRequest): void;
   /** Its request is settled: what it says later about it is ignored. */
@@ -64,13 +66,15 @@ class HandlerThread implements PoolThread {
   idleTimer: NodeJS.Timeout | undefined;
   private job: Job | undefined;
   private lastError: Error | undefined;
+  private readonly busy = new Float64Array(new SharedArrayBuffer(BUSY_BYTES));
 
   constructor(options: ThreadOptions) {
     this.worker = new Worker(THREAD_ENTRY, {
-      workerData: { bundlePath: options.bundlePath, sha256: options.sha256 },
+      workerData: { bundlePath: options.bundlePath, sha256: options.sha256, busy: this.busy.buffer },
       resourceLimits: { maxOldGenerationSizeMb: options.memoryMb },
       // A thread maps its own stack traces: the bundle's source map names the function's file and line.
-      execArgv: ['--enable-source-maps'],
+      // Profiled when its process is (`--cpu-prof`, as the benchmark's BENCH_PROFILE runs the host).
+      execArgv: ['--enable-source-maps', ...process.execArgv.filter((flag) => flag.startsWith('--cpu-prof'))],
       name: `handler ${options.type}`,
     });
     this.gone = new Promise((resolve) => this.worker.once('exit', () => resolve()));
@@ -116,6 +120,11 @@ class HandlerThread implements PoolThread {
 
   finished(): void {
     this.job = undefined;
+  }
+
+  runningSince(): number | undefined {
+    const since = this.busy[0] ?? 0;
+    return since === 0 ? undefined : since;
   }
 
   post(message: ToThread, transfer: ArrayBuffer[] = []): void {

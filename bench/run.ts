@@ -13,10 +13,12 @@
  * - cold start: process start to consuming (raw) or to /readyz 200 (host, three example bundles).
  *
  * BENCH_QUICK=1: one short round of each, under a minute (CI runs it so that the benchmark never rots).
+ * BENCH_PHASES=saturation,closed,replicas,cold picks phases; BENCH_VARIANTS=raw,host picks workers;
+ * BENCH_PROFILE=<dir>: every worker process (and handler thread) writes a V8 CPU profile there.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
@@ -35,6 +37,10 @@ const PREFETCHES = list(process.env.BENCH_PREFETCHES, QUICK ? [10] : [1, 10, 50]
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
 const SCALE = Number(process.env.BENCH_SCALE ?? (QUICK ? 0.05 : 1));
 const REPLICAS = list(process.env.BENCH_REPLICAS, QUICK ? [1, 2] : [1, 2, 4]);
+const PHASES = process.env.BENCH_PHASES?.split(',') ?? ['saturation', 'closed', 'replicas', 'cold'];
+const PROFILE = process.env.BENCH_PROFILE
+  ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
+  : [];
 /** Requests per saturation phase, by prefetch (prefetch 1 is slow: fewer). */
 const saturationCount = (prefetch: number) =>
   Math.max(100, Math.round((prefetch === 1 ? 3000 : 8000) * SCALE));
@@ -56,6 +62,10 @@ interface Figures {
   peakRssMB: number;
   /** OS threads of the worker process at the end (Node's own, plus one per handler thread). */
   threads: number;
+  /** Where cpuMicrosPerMessage went, by thread: the main thread, handler threads, V8's helpers (GC). */
+  mainMicrosPerMessage: number;
+  handlerMicrosPerMessage: number;
+  v8MicrosPerMessage: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -138,19 +148,24 @@ try {
   for (let round = 0; round < ROUNDS; round += 1) {
     // A B … B A: even rounds in order, odd rounds reversed.
     const ordered = <T>(items: readonly T[]) => (round % 2 === 0 ? [...items] : [...items].reverse());
-    for (const prefetch of PREFETCHES)
-      for (const variant of ordered(VARIANTS))
-        push(saturated, `${prefetch}|${variant.name}`, await saturation(variant, prefetch, 1));
-    for (const prefetch of PREFETCHES)
-      for (const variant of ordered([raw, adapter]))
-        push(closed, `${prefetch}|${variant.name}`, await closedLoop(variant, prefetch));
-    for (const count of REPLICAS)
-      for (const variant of ordered([raw, adapter]))
-        push(replicas, `${count}|${variant.name}`, await saturation(variant, 10, count));
-    for (const [name, { ms, idleMB }] of Object.entries(await coldStarts())) {
-      starts.set(name, [...(starts.get(name) ?? []), ms]);
-      if (Number.isFinite(idleMB)) idle.set(name, [...(idle.get(name) ?? []), idleMB]);
-    }
+    const pair = VARIANTS.filter((variant) => variant === raw || variant === adapter);
+    if (PHASES.includes('saturation'))
+      for (const prefetch of PREFETCHES)
+        for (const variant of ordered(VARIANTS))
+          push(saturated, `${prefetch}|${variant.name}`, await saturation(variant, prefetch, 1));
+    if (PHASES.includes('closed'))
+      for (const prefetch of PREFETCHES)
+        for (const variant of ordered(pair))
+          push(closed, `${prefetch}|${variant.name}`, await closedLoop(variant, prefetch));
+    if (PHASES.includes('replicas'))
+      for (const count of REPLICAS)
+        for (const variant of ordered(pair))
+          push(replicas, `${count}|${variant.name}`, await saturation(variant, 10, count));
+    if (PHASES.includes('cold'))
+      for (const [name, { ms, idleMB }] of Object.entries(await coldStarts())) {
+        starts.set(name, [...(starts.get(name) ?? []), ms]);
+        if (Number.isFinite(idleMB)) idle.set(name, [...(idle.get(name) ?? []), idleMB]);
+      }
     console.error(`round ${round + 1} of ${ROUNDS} done`);
   }
   console.log(report(saturated, closed, replicas, starts, idle));
@@ -229,12 +244,21 @@ async function saturation(variant: Variant, prefetch: number, replicas: number):
     const from = performance.now();
     const workerFrom = ticksOf(pids);
     const brokerFrom = cpuTicks(brokerPid);
+    const byThreadFrom = pids.map(ticksByThread);
     await drained;
+    const byThread = (kind: ThreadKind) =>
+      microsPerMessage(
+        pids.reduce((sum, pid, i) => sum + ticksByThread(pid)[kind] - (byThreadFrom[i]?.[kind] ?? 0), 0),
+        total,
+      );
     return {
       perSecond: total / ((last - from) / 1000),
       p50: Number.NaN,
       p99: Number.NaN,
       cpuMicrosPerMessage: microsPerMessage(ticksOf(pids) - workerFrom, total),
+      mainMicrosPerMessage: byThread('main'),
+      handlerMicrosPerMessage: byThread('handler'),
+      v8MicrosPerMessage: byThread('v8'),
       brokerMicrosPerMessage: microsPerMessage(cpuTicks(brokerPid) - brokerFrom, total),
       rssMB: pids.reduce((sum, pid) => sum + rssMB(pid), 0) / replicas,
       peakRssMB: pids.reduce((sum, pid) => sum + rssMB(pid, 'VmHWM'), 0) / replicas,
@@ -293,6 +317,9 @@ async function closedLoop(variant: Variant, prefetch: number): Promise<Figures> 
       rssMB: rssMB(pid),
       peakRssMB: rssMB(pid, 'VmHWM'),
       threads: threadsOf(pid),
+      mainMicrosPerMessage: Number.NaN,
+      handlerMicrosPerMessage: Number.NaN,
+      v8MicrosPerMessage: Number.NaN,
     };
   } finally {
     await stopAll([child]);
@@ -339,7 +366,7 @@ async function stopAll(children: readonly ChildProcess[]): Promise<void> {
 async function startRaw(type: string, prefetch: number): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
-    [join(ROOT, 'bench/raw-worker.ts'), requestQueueName(type), String(prefetch)],
+    [...PROFILE, join(ROOT, 'bench/raw-worker.ts'), requestQueueName(type), String(prefetch)],
     { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env: { ...process.env, AMQP_URL } },
   );
   await new Promise<void>((ready, fail) => {
@@ -358,7 +385,7 @@ async function startAdapter(
   const port = await freePort();
   // The host as production runs it: precompiled (npm start), with its Node flags.
   const flags = process.env.BENCH_ADAPTER_FLAGS?.split(' ').filter(Boolean) ?? HOST_NODE_FLAGS;
-  const child = spawn(process.execPath, [...flags, host], {
+  const child = spawn(process.execPath, [...flags, ...PROFILE, host], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
       ...process.env,
@@ -416,6 +443,9 @@ function report(
       rssMB: 'RSS MB',
       peakRssMB: 'peak RSS MB',
       threads: 'threads',
+      mainMicrosPerMessage: 'main µs',
+      handlerMicrosPerMessage: 'handlers µs',
+      v8MicrosPerMessage: 'V8 helpers µs',
     };
     const rows = [...cells].map(([key, figures]) => {
       const [group, name] = key.split('|') as [string, string];
@@ -447,6 +477,12 @@ function report(
       saturated,
       'prefetch',
       ['perSecond', 'cpuMicrosPerMessage', 'brokerMicrosPerMessage', 'rssMB', 'peakRssMB', 'threads'],
+    ),
+    table(
+      'where the worker CPU of a saturation goes, µs per message by thread: the main thread, handler threads, V8 helpers (GC, compilation)',
+      saturated,
+      'prefetch',
+      ['cpuMicrosPerMessage', 'mainMicrosPerMessage', 'handlerMicrosPerMessage', 'v8MicrosPerMessage'],
     ),
     table(
       'closed loop: 2 × prefetch requests outstanding, latency from publish to response',
@@ -592,6 +628,28 @@ function cpuTicks(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return Number(fields[11]) + Number(fields[12]); // utime + stime
+}
+
+type ThreadKind = 'main' | 'handler' | 'v8';
+
+/** CPU ticks of a process's threads, by kind (their names: handler threads are named `handler <type>`). */
+function ticksByThread(pid: number): Record<ThreadKind, number> {
+  const ticks = { main: 0, handler: 0, v8: 0 };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // a thread that ended meanwhile
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const used = Number(fields[11]) + Number(fields[12]);
+    if (tid === String(pid)) ticks.main += used;
+    else if (name.startsWith('handler ')) ticks.handler += used;
+    else if (name.startsWith('V8')) ticks.v8 += used;
+  }
+  return ticks;
 }
 
 function threadsOf(pid: number): number {
