@@ -7,11 +7,11 @@ import { readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { capMessages } from '../protocol/limits.ts';
-import { base64Bytes, ownsItsMemory } from '../protocol/response.ts';
+import { base64Bytes } from '../protocol/response.ts';
 import { definitionOf } from '../sdk/definition-of.ts';
 import type { Context, LogFields, RawRequest } from '../sdk/index.ts';
 import { bundleUrl, fileSha256 } from './bundle-file.ts';
-import { type FromThread, HANDLER_THREAD_NICE, type ToThread } from './thread-messages.ts';
+import { busyClock, type FromThread, HANDLER_THREAD_NICE, type ToThread } from './thread-messages.ts';
 import { thrownError } from './thrown.ts';
 
 const port = parentPort;
@@ -32,7 +32,13 @@ function lowerOwnPriority(): void {
 
 // The bundle alone, if its bytes are still the ones the host verified (a new version may have been
 // written over it since); its definition's type is checked by the pool.
-const { bundlePath, sha256 } = workerData as { bundlePath: string; sha256: string };
+const { bundlePath, sha256, busy } = workerData as {
+  bundlePath: string;
+  sha256: string;
+  busy: SharedArrayBuffer;
+};
+/** Since when this thread has been running a handler, or 0 (see BUSY_BYTES). */
+const runningSince = new Float64Array(busy);
 const actual = await fileSha256(bundlePath);
 if (actual !== sha256) throw new Error(`${bundlePath} changed since it was verified (sha256 ${actual})`);
 const definition = definitionOf(await import(bundleUrl(bundlePath, sha256)));
@@ -59,6 +65,7 @@ post({ kind: 'ready', type: definition.type });
 async function run(id: number, request: RawRequest): Promise<void> {
   const controller = new AbortController();
   aborts.set(id, controller);
+  runningSince[0] = busyClock();
   const log = (level: 'debug' | 'info' | 'warn' | 'error') => (text: string, fields?: LogFields) =>
     post({ kind: 'log', id, level, message: String(text), fields: plainFields(fields) });
   const ctx: Context = {
@@ -74,27 +81,25 @@ async function run(id: number, request: RawRequest): Promise<void> {
   try {
     const outcome = await definition.run(request, ctx);
     if (outcome.status === 'SUCCESS' && outcome.content !== undefined) {
-      // Encoded here, off the main thread, which then only copies the bytes into the response.
+      // Encoded here, off the main thread, which then only copies the bytes into the response; moved,
+      // not copied (base64Bytes gives them a memory of their own).
       const contentBase64 = base64Bytes(outcome.content);
-      // Moved, not copied, when it has a memory of its own (a small one shares Node's buffer pool).
-      const owned = ownsItsMemory(contentBase64);
-      post(
-        { kind: 'done', id, outcome: { ...outcome, content: undefined }, contentBase64 },
-        owned ? [contentBase64.buffer as ArrayBuffer] : [],
-      );
+      end({ kind: 'done', id, outcome: { ...outcome, content: undefined }, contentBase64 }, [
+        contentBase64.buffer as ArrayBuffer,
+      ]);
     } else if (outcome.status !== 'SUCCESS') {
       // Bounded here: a hundred thousand messages never cross to the main thread.
-      post({
+      end({
         kind: 'done',
         id,
         outcome: { ...outcome, messages: capMessages(outcome.messages) },
         contentBase64: undefined,
       });
-    } else post({ kind: 'done', id, outcome, contentBase64: undefined });
+    } else end({ kind: 'done', id, outcome, contentBase64: undefined });
   } catch (cause) {
     const error = thrownError(cause);
     const code = (error as { code?: unknown }).code;
-    post({
+    end({
       kind: 'threw',
       id,
       error: {
@@ -106,6 +111,12 @@ async function run(id: number, request: RawRequest): Promise<void> {
   } finally {
     aborts.delete(id);
   }
+}
+
+/** Posts how a request ended; from then on this thread is free. */
+function end(message: FromThread, transfer: ArrayBuffer[] = []): void {
+  runningSince[0] = 0;
+  post(message, transfer);
 }
 
 /** Log fields as data a message can carry (errors as plain objects, anything else as text). */

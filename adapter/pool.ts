@@ -18,6 +18,7 @@ import {
   underTimeLimit,
 } from './process.ts';
 import { type PoolThread, startHandlerThread, type ThreadEnd, type ThreadOptions } from './thread.ts';
+import { busyClock } from './thread-messages.ts';
 import { inHandlerSpan } from './tracing.ts';
 
 /**
@@ -27,10 +28,14 @@ import { inHandlerSpan } from './tracing.ts';
 export const THREAD_IDLE_MS = 5_000;
 
 /**
- * A request that finds no idle thread waits this long for a busy one to free before a new thread is
- * started, one at a time: quick handlers are then served by a thread or two (a thread costs some 50 ms
- * of CPU to start and ~10 MB while it lives), slow or CPU-bound ones still get a thread each, up to
- * the size, one more every time a thread is ready while requests have waited this long.
+ * A new thread is started, one at a time, when a request has found no idle thread and waited this
+ * long, and a thread has been running one handler as long (by the thread's own account, not counting
+ * the time its answer waits for the main thread): slow or CPU-bound handlers get a thread each, up to
+ * the size, while quick ones, which keep their threads busy for a moment each, are served by the
+ * threads there are. Counting the wait alone grew the pool to four threads for a handler of 0.1 ms on
+ * a busy machine (its requests waited for the CPU and the main thread, not for a thread), and each
+ * thread added CPU per message and memory (a thread costs some 50 ms of CPU to start and ~15 MB while
+ * it lives, and does not give it all back when it ends).
  */
 export const GROW_AFTER_MS = 5;
 
@@ -69,6 +74,8 @@ export function startPool(options: PoolOptions): Pool {
   const graceMs = options.graceMs ?? ABORT_GRACE_MS;
   const all = new Set<PoolThread>();
   const idle: PoolThread[] = [];
+  /** The threads that have a request (running it, or answered and not yet read). */
+  const busy = new Set<PoolThread>();
   /** Requests waiting for a thread, first come first served; each with its timer to grow the pool. */
   const waiting: {
     readonly take: (thread: PoolThread) => void;
@@ -110,7 +117,7 @@ export function startPool(options: PoolOptions): Pool {
     return new Promise((resolve) => {
       const waiter = {
         take: resolve,
-        since: performance.now(),
+        since: busyClock(),
         grow: undefined as NodeJS.Timeout | undefined,
       };
       waiter.grow = setTimeout(() => {
@@ -122,16 +129,19 @@ export function startPool(options: PoolOptions): Pool {
   };
 
   /**
-   * One more thread, if the first in line has waited GROW_AFTER_MS and none is starting already; if it
-   * has not waited that long yet, asked again when it has. (Timers run on a millisecond clock: one set
-   * for GROW_AFTER_MS may fire a fraction of a millisecond early by performance.now(), and a request
-   * then waited for a busy thread instead of growing the pool.)
+   * One more thread, if none is starting already, once the first in line has waited GROW_AFTER_MS and
+   * a thread has been running one handler as long; asked again when that would be due. (Timers run on a
+   * millisecond clock: one set for GROW_AFTER_MS may fire a fraction of a millisecond early, hence the
+   * millisecond of slack.)
    */
   const grow = (): void => {
     const first = waiting[0];
     if (closed || starting > 0 || all.size >= options.size || first === undefined) return;
-    const waited = performance.now() - first.since;
-    if (waited >= growAfterMs - 1) {
+    const now = busyClock();
+    let longest = now;
+    for (const thread of busy) longest = Math.min(longest, thread.runningSince() ?? now);
+    const due = Math.max(first.since, longest) + growAfterMs;
+    if (now >= due - 1) {
       startFor();
       return;
     }
@@ -139,7 +149,7 @@ export function startPool(options: PoolOptions): Pool {
       first.grow = setTimeout(() => {
         first.grow = undefined;
         grow();
-      }, growAfterMs - waited);
+      }, due - now);
   };
 
   /** Gives `thread` to the first request in line; true if there was one. */
@@ -153,6 +163,7 @@ export function startPool(options: PoolOptions): Pool {
 
   const release = (thread: PoolThread): void => {
     thread.finished();
+    busy.delete(thread);
     if (closed) return;
     if (thread.exited) {
       // Its place goes to a fresh thread for whoever waits.
@@ -197,6 +208,7 @@ export function startPool(options: PoolOptions): Pool {
     } catch (error) {
       return failure('thread-died', (error as Error).message, (error as Error).message);
     }
+    busy.add(thread);
     sequence += 1;
     const id = sequence;
     const ended = new Promise<ThreadEnd>((end) => thread.run({ id, options: run, end }, request));

@@ -32,6 +32,19 @@ export type FromThread =
   | { readonly kind: 'progress'; readonly id: number; readonly seq: number; readonly message: string };
 
 /**
+ * What a thread's `busy` memory (a SharedArrayBuffer, one Float64 slot) holds: since when it has been
+ * running a request's handler, in ms on the clock of `busyClock`, or 0 between requests. The pool reads
+ * it without a message: a thread that has answered is free, whether or not the main thread has read
+ * the answer yet.
+ */
+export const BUSY_BYTES = 8;
+
+/** A millisecond clock all threads of the process share (each thread's performance.now() has its own origin). */
+export function busyClock(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/**
  * How much lower than the host's own thread a handler thread runs (a nice value, Linux). When handlers
  * keep every core busy, the main thread (the broker's socket, acks, heartbeats, /livez) still runs
  * first: a burst of the largest inputs on two cores once held /livez for over a second at equal priority.

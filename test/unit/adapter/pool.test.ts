@@ -8,7 +8,7 @@ import { createLogger } from '../../../adapter/log.ts';
 import { type Pool, startPool } from '../../../adapter/pool.ts';
 import type { ExecuteOptions } from '../../../adapter/process.ts';
 import type { Job, PoolThread } from '../../../adapter/thread.ts';
-import type { ToThread } from '../../../adapter/thread-messages.ts';
+import { busyClock, type ToThread } from '../../../adapter/thread-messages.ts';
 import type { DecodedRequest, Happening } from '../../../protocol/index.ts';
 import { rawRequest } from '../../helpers/requests.ts';
 
@@ -21,6 +21,8 @@ class FakeThread implements PoolThread {
   idleTimer: NodeJS.Timeout | undefined;
   job: Job | undefined;
   request: DecodedRequest | undefined;
+  /** Since when it runs its request (busyClock), as a real thread tells it. */
+  since: number | undefined;
   readonly posted: ToThread[] = [];
   private leave: () => void = () => undefined;
   private readonly onAbort: ((thread: FakeThread) => void) | undefined;
@@ -40,6 +42,11 @@ class FakeThread implements PoolThread {
     }
     this.job = job;
     this.request = request;
+    this.since = busyClock();
+  }
+
+  runningSince(): number | undefined {
+    return this.since;
   }
 
   finished(): void {
@@ -57,6 +64,7 @@ class FakeThread implements PoolThread {
   }
 
   answer(content = 'ok'): void {
+    this.since = undefined;
     this.job?.end({
       kind: 'done',
       outcome: {
@@ -87,7 +95,14 @@ afterEach(async () => {
   pools = [];
 });
 
-function pool(options: { size?: number; idleMs?: number; onAbort?: (thread: FakeThread) => void } = {}) {
+function pool(
+  options: {
+    size?: number;
+    idleMs?: number;
+    growAfterMs?: number;
+    onAbort?: (thread: FakeThread) => void;
+  } = {},
+) {
   const threads: FakeThread[] = [];
   const started = startPool({
     type: 'fake',
@@ -97,7 +112,7 @@ function pool(options: { size?: number; idleMs?: number; onAbort?: (thread: Fake
     size: options.size ?? 4,
     log: quiet,
     idleMs: options.idleMs ?? 60_000,
-    growAfterMs: 5,
+    growAfterMs: options.growAfterMs ?? 5,
     graceMs: 30,
     startThread: () => {
       const thread = new FakeThread(options.onAbort);
@@ -149,6 +164,22 @@ describe('the pool of handler threads', () => {
     await until(() => first?.request === requests[3]);
     for (const thread of threads) thread.answer();
     expect((await Promise.all(running)).map(verdictOf)).toEqual(['SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS']);
+  });
+
+  it('does not grow while quick requests wait in line, each keeping the thread busy for a moment', async () => {
+    // Each request holds the thread for about a millisecond; a hundred of them wait far longer than
+    // growAfterMs in all, but no busy thread is ever on one request that long.
+    const { pool: p, threads } = pool({ size: 4, growAfterMs: 50 });
+    const running = Array.from({ length: 100 }, () => p.execute(request(), run()));
+    const answering = setInterval(() => {
+      for (const thread of threads) thread.answer();
+    }, 1);
+    try {
+      expect((await Promise.all(running)).map(verdictOf)).toEqual(Array(100).fill('SUCCESS'));
+    } finally {
+      clearInterval(answering);
+    }
+    expect(threads).toHaveLength(1);
   });
 
   it('ends a thread left idle, and starts a fresh one for the next request', async () => {
