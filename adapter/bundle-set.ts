@@ -11,6 +11,7 @@ import { importBundle, type VerifiedBundle, verifyBundles } from './bundles.ts';
 import type { Config } from './config.ts';
 import type { WorkerRuntime } from './consumer.ts';
 import { inlineExecutor } from './inline.ts';
+import { checkBundlesLoad } from './load-check.ts';
 import type { HostLogger } from './log.ts';
 import { type Pool, startPool } from './pool.ts';
 import type { Executor } from './process.ts';
@@ -20,8 +21,8 @@ export interface BundleSet {
   readonly fingerprint: string;
   readonly workers: ReadonlyMap<string, WorkerRuntime>;
   /**
-   * Settles once each thread-isolated bundle has loaded in its first thread, or rejects naming the one
-   * that could not: the set serves meanwhile (its first requests wait for their thread).
+   * Settles once each thread-isolated bundle has been seen to load as a thread would load it
+   * (load-check.ts), or rejects naming the one that could not: the set serves meanwhile.
    */
   readonly loaded: Promise<void>;
   /**
@@ -102,7 +103,11 @@ async function loadBundleSet(
   );
   let inFlight = 0;
   let retired: (() => void) | undefined;
-  const loaded = Promise.all(pools.map((pool) => pool.loaded)).then(() => undefined);
+  const loaded = checkBundlesLoad(
+    bundles
+      .filter(({ entry }) => (entry.isolation ?? 'thread') === 'thread')
+      .map(({ path, entry }) => ({ path, sha256: entry.sha256, type: entry.type })),
+  );
   loaded.catch(() => undefined);
   set = {
     fingerprint,

@@ -50,18 +50,13 @@ export interface PoolOptions extends ThreadOptions {
   /** Starts a thread (a real one unless given). */
   readonly startThread?: (options: ThreadOptions) => PoolThread;
   /**
-   * A thread after the first could not start: the bundle on disk no longer loads (changed since it was
-   * verified, or removed). The first thread's failure is `loaded`'s.
+   * A thread could not start: the bundle on disk no longer loads (changed since it was checked, or
+   * removed).
    */
   readonly onBroken?: (reason: string) => void;
 }
 
 export interface Pool extends Executor {
-  /**
-   * Settles once the first thread has loaded the bundle, or failed to: the pool serves from the start,
-   * requests waiting for that thread meanwhile.
-   */
-  readonly loaded: Promise<void>;
   /** Threads alive now. */
   threads(): number;
   /** Ends every thread (what they run is abandoned). */
@@ -87,14 +82,11 @@ export function startPool(options: PoolOptions): Pool {
   let closed = false;
   let sequence = 0;
 
-  let spawned = 0;
   const spawn = (): PoolThread => {
     const thread = (options.startThread ?? startHandlerThread)(options);
-    spawned += 1;
-    if (spawned > 1)
-      thread.ready.catch((error: Error) => {
-        if (!closed) options.onBroken?.(error.message);
-      });
+    thread.ready.catch((error: Error) => {
+      if (!closed) options.onBroken?.(error.message);
+    });
     all.add(thread);
     void thread.gone.then(() => {
       all.delete(thread);
@@ -246,12 +238,8 @@ export function startPool(options: PoolOptions): Pool {
     }
   };
 
-  // One thread at start, loading while the host connects: a bundle that cannot load in a thread is
-  // refused (see `loaded`). It stays until it has been idle for THREAD_IDLE_MS, like any other.
-  const first = startFor();
-
+  // No thread until a request comes (whether the bundle loads was checked: load-check.ts).
   return {
-    loaded: first.ready,
     execute: (request, run) => inHandlerSpan(options, request.attempt, () => execute(request, run)),
     threads: () => all.size,
     async close() {

@@ -25,6 +25,8 @@ export const HOST_ENTRIES = {
   adapter: 'adapter/main.ts',
   // adapter/pool.ts finds it beside the file it was compiled into.
   'handler-thread': 'adapter/handler-thread.ts',
+  // adapter/load-check.ts runs it as a process of its own.
+  'load-check': 'adapter/load-check-process.ts',
 } as const;
 
 /**
