@@ -385,18 +385,19 @@ async function startAdapter(
   const port = await freePort();
   // The host as production runs it: precompiled (npm start), with its Node flags.
   const flags = process.env.BENCH_ADAPTER_FLAGS?.split(' ').filter(Boolean) ?? HOST_NODE_FLAGS;
+  // Its log as shipped (a line per settled message, at info) into a pipe, as a container runtime reads it.
   const child = spawn(process.execPath, [...flags, ...PROFILE, host], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
     env: {
       ...process.env,
       AMQP_URL,
       WORKER_BUNDLES: bundlesDir,
       WORKER_PREFETCH: String(prefetch),
       WORKER_HEALTH_PORT: String(port),
-      WORKER_LOG_LEVEL: 'warn',
       ...extraEnv,
     },
   });
+  child.stdout?.resume();
   const deadline = Date.now() + 30_000;
   for (;;) {
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
