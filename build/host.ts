@@ -14,11 +14,14 @@ export const HOST_FILE = 'adapter.mjs';
 export const LIB_DIR = 'lib';
 
 /**
- * Node flags the host runs with (npm start, the benchmark, the image): a small young generation
- * keeps RSS near 100 MB under load instead of ~130 MB, with no measurable loss of throughput here;
- * `--expose-gc` lets the host collect once after a burst, when idle (adapter/idle-gc.ts).
+ * Node flags the host runs with (npm start, the benchmark, the image): `--expose-gc` lets the host
+ * collect once after a burst, when idle (adapter/idle-gc.ts). V8's own young generation size: a 2 MB
+ * one (`--max-semi-space-size=2`, V8 flags are the whole process's, threads included) cost some 150
+ * µs of CPU a message in collections and saved no RSS once quick handlers used one thread (saturation
+ * at prefetch 10, two pairs: 869 and 745 against 659 and 565 µs a message; peak RSS 144-167 against
+ * 149-152 MB).
  */
-export const HOST_NODE_FLAGS = ['--max-semi-space-size=2', '--expose-gc'];
+export const HOST_NODE_FLAGS = ['--expose-gc'];
 
 /** The output files (without .mjs) and their sources: the host and its handler threads' entry. */
 export const HOST_ENTRIES = {
