@@ -572,13 +572,6 @@ function report(
     ` MB more than raw's ${f(idleOf('raw'), 1)}`,
   );
   const high = Math.max(...PREFETCHES);
-  // What the host's handler threads cost: its RSS beyond inline's, over the threads beyond inline's.
-  const perThread =
-    (of(saturated, `${high}|host`, 'rssMB') - of(saturated, `${high}|host inline`, 'rssMB')) /
-    (of(saturated, `${high}|host`, 'threads') - of(saturated, `${high}|host inline`, 'threads'));
-  lines.push(
-    `  a handler thread costs ${f(perThread, 1)} MB of RSS (at prefetch ${high}: the host's RSS beyond inline's, over its threads beyond inline's)`,
-  );
   const priority = ratio(saturated, `${high}|raw`, `${high}|raw, plain queue`, 'brokerMicrosPerMessage');
   lines.push(
     `  the priority-255 queue costs the broker ${f(priority, 2)}× a plain queue's CPU per message (raw worker)`,

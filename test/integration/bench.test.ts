@@ -25,5 +25,11 @@ describe('npm run bench, BENCH_QUICK=1', () => {
     expect(output).toMatch(/host peak RSS under load <= raw \+ 40 MB at prefetch 10: (met|NOT met) \(\d/);
     expect(output).toMatch(/host idle RSS <= raw \+ 30 MB: (met|NOT met) \(\d/);
     expect(output).toMatch(/host cold start <= raw \+ 100 ms: (met|NOT met) \(\d/);
+    // Where the CPU goes, by thread: the host's handler threads are counted apart from its main thread.
+    const byThread = output.slice(output.indexOf('where the worker CPU'));
+    const hostRow = /\n10 +\| host +\| (\d+) [^|]*\| (\d+) [^|]*\| (\d+) [^|]*\| (\d+)/.exec(byThread);
+    expect(hostRow).not.toBeNull();
+    const [total, main, handlers] = (hostRow ?? []).slice(1).map(Number) as [number, number, number];
+    expect(Math.min(total, main, handlers)).toBeGreaterThan(0);
   }, 180_000);
 });
