@@ -96,15 +96,10 @@ export function startPool(options: PoolOptions): Pool {
     return thread;
   };
 
-  const acquire = async (): Promise<PoolThread> => {
+  const acquire = (): Promise<PoolThread> => {
     for (let thread = idle.pop(); thread !== undefined; thread = idle.pop()) {
       clearTimeout(thread.idleTimer);
-      if (!thread.exited) return thread;
-    }
-    if (all.size === 0) {
-      const thread = spawn();
-      await thread.ready;
-      return thread;
+      if (!thread.exited) return Promise.resolve(thread);
     }
     return new Promise((resolve) => {
       const waiter = {
@@ -112,11 +107,13 @@ export function startPool(options: PoolOptions): Pool {
         since: busyClock(),
         grow: undefined as NodeJS.Timeout | undefined,
       };
+      waiting.push(waiter);
+      // No thread at all (none yet, or the last one ended): one is started for the line at once.
+      if (all.size === 0) return grow();
       waiter.grow = setTimeout(() => {
         waiter.grow = undefined;
         grow();
       }, growAfterMs);
-      waiting.push(waiter);
     });
   };
 
@@ -129,6 +126,7 @@ export function startPool(options: PoolOptions): Pool {
   const grow = (): void => {
     const first = waiting[0];
     if (closed || starting > 0 || all.size >= options.size || first === undefined) return;
+    if (all.size === 0) return void startFor();
     const now = busyClock();
     let longest = now;
     for (const thread of busy) longest = Math.min(longest, thread.runningSince() ?? now);
@@ -194,12 +192,8 @@ export function startPool(options: PoolOptions): Pool {
   };
 
   const execute = async (request: DecodedRequest, run: ExecuteOptions): Promise<Happening> => {
-    let thread: PoolThread;
-    try {
-      thread = await acquire();
-    } catch (error) {
-      return failure('thread-died', (error as Error).message, (error as Error).message);
-    }
+    // A thread that could not start is handed over all the same: its run() fails the request.
+    const thread = await acquire();
     busy.add(thread);
     sequence += 1;
     const id = sequence;

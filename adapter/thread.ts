@@ -66,6 +66,8 @@ class HandlerThread implements PoolThread {
   idleTimer: NodeJS.Timeout | undefined;
   private job: Job | undefined;
   private lastError: Error | undefined;
+  /** Why it ended, once it has. */
+  private endedBecause: string | undefined;
   private readonly busy = new Float64Array(new SharedArrayBuffer(BUSY_BYTES));
 
   constructor(options: ThreadOptions) {
@@ -95,6 +97,7 @@ class HandlerThread implements PoolThread {
       this.worker.on('exit', (code) => {
         this.exited = true;
         const reason = this.deathReason(code, options.memoryMb);
+        this.endedBecause = reason;
         reject(new Error(`the handler thread could not start: ${reason}`));
         this.job?.end({ kind: 'died', reason });
         this.job = undefined;
@@ -105,7 +108,7 @@ class HandlerThread implements PoolThread {
 
   run(job: Job, request: DecodedRequest): void {
     if (this.exited) {
-      job.end({ kind: 'died', reason: 'it could not start, or had ended' });
+      job.end({ kind: 'died', reason: this.endedBecause ?? 'it could not start, or had ended' });
       return;
     }
     this.job = job;

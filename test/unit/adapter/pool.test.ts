@@ -27,12 +27,14 @@ class FakeThread implements PoolThread {
   private leave: () => void = () => undefined;
   private readonly onAbort: ((thread: FakeThread) => void) | undefined;
 
-  constructor(onAbort?: (thread: FakeThread) => void) {
+  constructor(onAbort?: (thread: FakeThread) => void, cannotStart?: string) {
     this.onAbort = onAbort;
-    this.ready = Promise.resolve();
+    this.ready = cannotStart === undefined ? Promise.resolve() : Promise.reject(new Error(cannotStart));
+    this.ready.catch(() => undefined);
     this.gone = new Promise((resolve) => {
       this.leave = resolve;
     });
+    if (cannotStart !== undefined) this.die(cannotStart);
   }
 
   run(job: Job, request: DecodedRequest): void {
@@ -101,6 +103,8 @@ function pool(
     idleMs?: number;
     growAfterMs?: number;
     onAbort?: (thread: FakeThread) => void;
+    /** The threads that cannot start, by their order of starting. */
+    cannotStart?: (nth: number) => string | undefined;
   } = {},
 ) {
   const threads: FakeThread[] = [];
@@ -115,7 +119,7 @@ function pool(
     growAfterMs: options.growAfterMs ?? 5,
     graceMs: 30,
     startThread: () => {
-      const thread = new FakeThread(options.onAbort);
+      const thread = new FakeThread(options.onAbort, options.cannotStart?.(threads.length));
       threads.push(thread);
       return thread;
     },
@@ -180,6 +184,19 @@ describe('the pool of handler threads', () => {
       clearInterval(answering);
     }
     expect(threads).toHaveLength(1);
+  });
+
+  it('fails every request waiting for a thread that cannot start, then starts afresh for the next', async () => {
+    const { pool: p, threads } = pool({ cannotStart: (nth) => (nth < 2 ? 'the bundle changed' : undefined) });
+    const failed = await Promise.all([p.execute(request(), run()), p.execute(request(), run())]);
+    expect(failed.map((happening) => happening.kind === 'failure' && happening.cause)).toEqual([
+      'thread-died',
+      'thread-died',
+    ]);
+    const next = p.execute(request(), run());
+    await until(() => threads.at(-1)?.job !== undefined);
+    threads.at(-1)?.answer();
+    expect(verdictOf(await next)).toBe('SUCCESS');
   });
 
   it('ends a thread left idle, and starts a fresh one for the next request', async () => {
