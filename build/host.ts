@@ -15,13 +15,13 @@ export const LIB_DIR = 'lib';
 
 /**
  * Node flags the host runs with (npm start, the benchmark, the image): `--expose-gc` lets the host
- * collect once after a burst, when idle (adapter/idle-gc.ts). V8's own young generation size: a 2 MB
- * one (`--max-semi-space-size=2`, V8 flags are the whole process's, threads included) cost some 150
- * µs of CPU a message in collections and saved no RSS once quick handlers used one thread (saturation
- * at prefetch 10, two pairs: 869 and 745 against 659 and 565 µs a message; peak RSS 144-167 against
- * 149-152 MB).
+ * collect once after a burst, when idle (adapter/idle-gc.ts). A young generation of 8 MB a semi-space
+ * (V8 flags are the whole process's, handler threads included): saturation at prefetch 10, host only,
+ * one round each, twice: peak RSS 133 and 152 MB against 168 and 168 with V8's default, CPU 640 and 635
+ * against 673 and 649 µs a message; 2 MB (the earlier setting) cost 745 to 869 µs a message, more
+ * collections in every thread, for no less RSS once quick handlers used one thread.
  */
-export const HOST_NODE_FLAGS = ['--expose-gc'];
+export const HOST_NODE_FLAGS = ['--max-semi-space-size=8', '--expose-gc'];
 
 /** The output files (without .mjs) and their sources: the host and its handler threads' entry. */
 export const HOST_ENTRIES = {
