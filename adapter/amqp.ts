@@ -5,21 +5,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type * as amqp from 'amqplib';
-import {
-  type Delivery,
-  deliveryOf,
-  type OutgoingMessage,
-  type Topology,
-  workerTopology,
-} from '../protocol/index.ts';
+import { deliveryOf, type Topology, workerTopology } from '../protocol/index.ts';
 import { type AckCoalescer, ackCoalescer } from './acks.ts';
 import { BrokerRefused, clusterNodes, redactedNode, refusalOf } from './broker-nodes.ts';
 import {
   type Broker,
   type BrokerOptions,
-  type ConsumerHandle,
   type DeliveryPort,
-  type Outgoing,
   PublishError,
   type Publisher,
   type Session,
