@@ -5,6 +5,7 @@
  * while idle. Handler threads start on demand afterwards; each checks its bundle again as it loads.
  */
 import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 /** A bundle to check: its file, the sha256 verified, the type its manifest entry names. */
 export interface LoadCheck {
@@ -37,7 +38,7 @@ export async function checkBundlesLoad(
   const printed = await new Promise<string>((resolve, reject) => {
     execFile(
       process.execPath,
-      ['--enable-source-maps', ENTRY.pathname, JSON.stringify(bundles)],
+      ['--enable-source-maps', fileURLToPath(ENTRY), JSON.stringify(bundles)],
       { timeout: timeoutMs, maxBuffer: 1024 * 1024 },
       (error, stdout, stderr) => {
         if (error === null) return resolve(stdout);

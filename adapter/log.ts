@@ -14,8 +14,8 @@ export type LineWriter = (line: string) => void;
  * Lines to a stream (stdout) until it fails: a reader that went away (EPIPE) or a full disk ends the
  * logs, never the host. Without this, the stream's error became an uncaught exception, whose log line
  * failed again: a loop that kept the host from draining. The lines of one turn of the event loop go
- * out in one write (a write to a pipe is a system call: one per settled message cost ~20 µs of CPU
- * each); `flush` writes what is pending at once, as the process exits.
+ * out in one write (a write to a pipe is a system call: measured, 13 to 18 µs of CPU a line written
+ * one by one, 9 batched); `flush` writes what is pending at once, as the process exits.
  */
 export function streamWriter(
   stream: NodeJS.WritableStream & { destroyed?: boolean },
