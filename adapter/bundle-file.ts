@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { WorkerDefinition } from '../sdk/define-worker.ts';
+import { definitionOf } from '../sdk/definition-of.ts';
 
 export function sha256Of(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -13,6 +15,16 @@ export function sha256Of(bytes: Uint8Array): string {
 
 export async function fileSha256(path: string): Promise<string> {
   return sha256Of(await readFile(path));
+}
+
+/**
+ * The definition a bundle exports, imported only if its bytes are still the ones the host verified
+ * (a new version may have been written over it since): what a handler thread and the load check run.
+ */
+export async function importVerified(path: string, sha256: string): Promise<WorkerDefinition> {
+  const actual = await fileSha256(path);
+  if (actual !== sha256) throw new Error(`${path} changed since it was verified (sha256 ${actual})`);
+  return definitionOf(await import(bundleUrl(path, sha256)));
 }
 
 /**

@@ -8,9 +8,8 @@ import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { capMessages } from '../protocol/limits.ts';
 import { base64Bytes } from '../protocol/response.ts';
-import { definitionOf } from '../sdk/definition-of.ts';
 import type { Context, LogFields, RawRequest } from '../sdk/index.ts';
-import { bundleUrl, fileSha256 } from './bundle-file.ts';
+import { importVerified } from './bundle-file.ts';
 import { busyClock, type FromThread, HANDLER_THREAD_NICE, type ToThread } from './thread-messages.ts';
 import { thrownError } from './thrown.ts';
 
@@ -39,9 +38,7 @@ const { bundlePath, sha256, busy } = workerData as {
 };
 /** Since when this thread has been running a handler, or 0 (see BUSY_BYTES). */
 const runningSince = new Float64Array(busy);
-const actual = await fileSha256(bundlePath);
-if (actual !== sha256) throw new Error(`${bundlePath} changed since it was verified (sha256 ${actual})`);
-const definition = definitionOf(await import(bundleUrl(bundlePath, sha256)));
+const definition = await importVerified(bundlePath, sha256);
 const aborts = new Map<number, AbortController>();
 const progressSent = new Map<number, () => void>();
 let progressSeq = 0;

@@ -3,8 +3,7 @@
  * each bundle, its bytes still the ones verified, imported as a handler thread would import it, its
  * definition's type compared with the manifest's. Prints one JSON line per bundle, then exits.
  */
-import { definitionOf } from '../sdk/definition-of.ts';
-import { bundleUrl, fileSha256 } from './bundle-file.ts';
+import { importVerified } from './bundle-file.ts';
 import type { LoadCheck, LoadChecked } from './load-check.ts';
 
 const bundles = JSON.parse(process.argv[2] ?? '[]') as LoadCheck[];
@@ -17,9 +16,7 @@ process.exit(0);
 
 async function problemOf({ path, sha256, type }: LoadCheck): Promise<string | undefined> {
   try {
-    const actual = await fileSha256(path);
-    if (actual !== sha256) return `${path} changed since it was verified (sha256 ${actual})`;
-    const definition = definitionOf(await import(bundleUrl(path, sha256)));
+    const definition = await importVerified(path, sha256);
     if (definition.type !== type)
       return `${path} defines worker ${definition.type}, the manifest says ${type}`;
     return undefined;
