@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isBundleArchive } from '../sdk/bundle.ts';
+import { resolveSettings } from '../sdk/settings.ts';
 import { unpackBundles } from './bundle-archive.ts';
 import { importBundle, type VerifiedBundle, verifyBundles } from './bundles.ts';
 import type { Config } from './config.ts';
@@ -141,9 +142,9 @@ async function workerRuntime(
   breaks: (type: string, reason: string) => void,
 ): Promise<WorkerRuntime> {
   const { entry } = bundle;
-  const prefetch = entry.prefetch ?? config.prefetch;
+  const settings = resolveSettings(entry, config.settings);
   let executor: Executor;
-  if ((entry.isolation ?? 'thread') === 'inline') {
+  if (settings.isolation === 'inline') {
     executor = inlineExecutor((await importBundle(bundle)).definition, entry.sha256);
   } else {
     // Only the thread imports the bundle: the main thread never holds its code.
@@ -151,8 +152,8 @@ async function workerRuntime(
       type: entry.type,
       bundlePath: bundle.path,
       sha256: entry.sha256,
-      size: prefetch,
-      memoryMb: entry.memoryMb ?? config.memoryMb,
+      size: settings.prefetch,
+      memoryMb: settings.memoryMb,
       log,
       onBroken: (reason) => breaks(entry.type, reason),
     });
@@ -165,10 +166,10 @@ async function workerRuntime(
     sdkVersion: entry.sdkVersion,
     emits: entry.emits ?? [],
     executor,
-    timeoutMs: entry.timeoutMs ?? config.timeoutMs,
-    prefetch,
+    timeoutMs: settings.timeoutMs,
+    prefetch: settings.prefetch,
     policy: {
-      maxAttempts: entry.maxAttempts ?? config.maxAttempts,
+      maxAttempts: settings.maxAttempts,
       backoffBaseMs: config.retryBaseMs,
       backoffMaxMs: config.retryMaxMs,
     },

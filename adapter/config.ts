@@ -7,14 +7,12 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as z from 'zod';
 import { DEFAULT_LIMITS, type Limits } from '../protocol/index.ts';
+import { DEFAULT_SETTINGS, SETTING_VARIABLES, type Settings } from '../sdk/settings.ts';
 import { didYouMean } from './nearest-name.ts';
 
 export const DEFAULTS = Object.freeze({
   AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
   WORKER_BUNDLES: 'dist',
-  WORKER_PREFETCH: 10,
-  WORKER_TIMEOUT_SECONDS: 300,
-  WORKER_MAX_ATTEMPTS: 3,
   WORKER_HEARTBEAT_SECONDS: 10,
   WORKER_TENANT: 'default',
   WORKER_DRAIN_SECONDS: 30,
@@ -26,7 +24,6 @@ export const DEFAULTS = Object.freeze({
   WORKER_MAX_MESSAGE_BYTES: DEFAULT_LIMITS.maxMessageBytes,
   WORKER_RECONNECT_MAX_SECONDS: 5,
   WORKER_IO_STALL_SECONDS: 15,
-  WORKER_MEMORY_MB: 512,
   WORKER_METRICS: 'on',
 });
 
@@ -75,10 +72,6 @@ const schema = z.strictObject({
         .filter((type) => type !== ''),
     )
     .optional(),
-  WORKER_PREFETCH: integer(1, 65535).default(DEFAULTS.WORKER_PREFETCH),
-  // RabbitMQ closes a channel whose delivery stays unacknowledged 30 minutes: stay well below.
-  WORKER_TIMEOUT_SECONDS: seconds(0.001, 1500).default(DEFAULTS.WORKER_TIMEOUT_SECONDS),
-  WORKER_MAX_ATTEMPTS: integer(1, 100).default(DEFAULTS.WORKER_MAX_ATTEMPTS),
   // The manager forgets a type 60 s after its last heartbeat.
   WORKER_HEARTBEAT_SECONDS: seconds(0.05, 50).default(DEFAULTS.WORKER_HEARTBEAT_SECONDS),
   WORKER_TENANT: z.string().min(1).default(DEFAULTS.WORKER_TENANT),
@@ -93,8 +86,9 @@ const schema = z.strictObject({
   WORKER_MAX_MESSAGE_BYTES: integer(64 * 1024, 512 * 1024 * 1024).default(DEFAULTS.WORKER_MAX_MESSAGE_BYTES),
   WORKER_RECONNECT_MAX_SECONDS: seconds(0.1, 300).default(DEFAULTS.WORKER_RECONNECT_MAX_SECONDS),
   WORKER_IO_STALL_SECONDS: seconds(0.1, 600).default(DEFAULTS.WORKER_IO_STALL_SECONDS),
-  WORKER_MEMORY_MB: integer(16, 65_536).default(DEFAULTS.WORKER_MEMORY_MB),
   WORKER_METRICS: z.enum(['on', 'off']).default('on'),
+  // The defaults of the per-worker settings (sdk/settings.ts), each read in its own unit.
+  ...Object.fromEntries(SETTING_VARIABLES.map(({ variable, schema }) => [variable, schema])),
 });
 
 export const CONFIG_VARIABLES = Object.freeze(Object.keys(schema.shape));
@@ -114,9 +108,8 @@ export interface Config {
   readonly bundles: string;
   /** The worker types to serve; all of the manifest's when undefined. */
   readonly types: readonly string[] | undefined;
-  readonly prefetch: number;
-  readonly timeoutMs: number;
-  readonly maxAttempts: number;
+  /** The settings of the workers whose definition does not set them. */
+  readonly settings: Settings;
   readonly heartbeatMs: number;
   readonly tenant: string;
   readonly instanceId: string;
@@ -130,8 +123,6 @@ export interface Config {
   readonly reconnectMaxMs: number;
   /** /livez fails when a file operation has not answered for this long. */
   readonly ioStallMs: number;
-  /** Heap limit of a handler thread, unless its definition says otherwise. */
-  readonly memoryMb: number;
   /** GET /metrics served (and prom-client loaded). */
   readonly metrics: boolean;
 }
@@ -205,9 +196,12 @@ export function loadConfig(
     tls,
     bundles: c.WORKER_BUNDLES,
     types: c.WORKER_TYPES,
-    prefetch: c.WORKER_PREFETCH,
-    timeoutMs: Math.round(c.WORKER_TIMEOUT_SECONDS * 1000),
-    maxAttempts: c.WORKER_MAX_ATTEMPTS,
+    settings: {
+      ...DEFAULT_SETTINGS,
+      ...Object.fromEntries(
+        SETTING_VARIABLES.map(({ name, variable }) => [name, (c as Record<string, unknown>)[variable]]),
+      ),
+    },
     heartbeatMs: Math.round(c.WORKER_HEARTBEAT_SECONDS * 1000),
     tenant: c.WORKER_TENANT,
     instanceId: c.WORKER_INSTANCE_ID ?? `${hostname()}-${randomUUID()}`,
@@ -219,7 +213,6 @@ export function loadConfig(
     limits: { maxBodyBytes: c.WORKER_MAX_BODY_BYTES, maxMessageBytes: c.WORKER_MAX_MESSAGE_BYTES },
     reconnectMaxMs: Math.round(c.WORKER_RECONNECT_MAX_SECONDS * 1000),
     ioStallMs: Math.round(c.WORKER_IO_STALL_SECONDS * 1000),
-    memoryMb: c.WORKER_MEMORY_MB,
     metrics: c.WORKER_METRICS === 'on',
   };
 }

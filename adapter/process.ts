@@ -25,6 +25,7 @@ import {
   settle,
 } from '../protocol/index.ts';
 import type { WorkerDefinition } from '../sdk/index.ts';
+import { DEFAULT_SETTINGS, resolveSettings } from '../sdk/settings.ts';
 import { DEFAULTS } from './config.ts';
 import type { HostLogger } from './log.ts';
 
@@ -216,9 +217,9 @@ export function delay(ms: number): { done: Promise<void>; cancel: () => void } {
  */
 export function unconfiguredHandling(definition: Pick<WorkerDefinition, 'timeoutMs' | 'maxAttempts'>) {
   return {
-    timeoutMs: definition.timeoutMs ?? DEFAULTS.WORKER_TIMEOUT_SECONDS * 1000,
+    timeoutMs: resolveSettings(definition, DEFAULT_SETTINGS).timeoutMs,
     policy: {
-      maxAttempts: definition.maxAttempts ?? DEFAULTS.WORKER_MAX_ATTEMPTS,
+      maxAttempts: resolveSettings(definition, DEFAULT_SETTINGS).maxAttempts,
       backoffBaseMs: DEFAULTS.WORKER_RETRY_BASE_SECONDS * 1000,
       backoffMaxMs: DEFAULTS.WORKER_RETRY_MAX_SECONDS * 1000,
     },

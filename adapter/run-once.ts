@@ -6,9 +6,9 @@
  */
 import { encodeResponse, type OutgoingMessage } from '../protocol/index.ts';
 import type { WorkerDefinition } from '../sdk/index.ts';
+import { DEFAULT_SETTINGS, resolveSettings } from '../sdk/settings.ts';
 import { fileSha256 } from './bundle-file.ts';
 import { importBundle, importDefinition, verifyBundles } from './bundles.ts';
-import { DEFAULTS } from './config.ts';
 import { inlineExecutor } from './inline.ts';
 import type { HostLogger } from './log.ts';
 import { startPool } from './pool.ts';
@@ -45,15 +45,16 @@ export async function runOnce(options: RunOnceOptions): Promise<RanOnce | undefi
   if (worker === undefined) return undefined;
   const { definition } = worker;
   const delivery = dispatched(definition, options.body, options.headers, 'invoke');
+  const settings = resolveSettings(definition, DEFAULT_SETTINGS);
   const pool =
-    (definition.isolation ?? 'thread') === 'inline'
+    settings.isolation === 'inline'
       ? undefined
       : startPool({
           type: definition.type,
           bundlePath: worker.path,
           sha256: worker.sha256,
           size: 1,
-          memoryMb: definition.memoryMb ?? DEFAULTS.WORKER_MEMORY_MB,
+          memoryMb: settings.memoryMb,
           log: options.log,
         });
   try {

@@ -17,6 +17,7 @@ import {
   type ManifestEntry,
 } from '../sdk/bundle.ts';
 import type { WorkerDefinition } from '../sdk/index.ts';
+import { ownSettings } from '../sdk/settings.ts';
 import { BuildFailed, type BuildProblem } from './problems.ts';
 
 export interface BuildOptions {
@@ -261,11 +262,7 @@ async function publish(built: readonly Built[], outDir: string): Promise<Manifes
       bytes,
       source: worker.source,
       sdkVersion: definition.sdkVersion,
-      ...(definition.timeoutMs === undefined ? {} : { timeoutMs: definition.timeoutMs }),
-      ...(definition.maxAttempts === undefined ? {} : { maxAttempts: definition.maxAttempts }),
-      ...(definition.prefetch === undefined ? {} : { prefetch: definition.prefetch }),
-      ...(definition.isolation === undefined ? {} : { isolation: definition.isolation }),
-      ...(definition.memoryMb === undefined ? {} : { memoryMb: definition.memoryMb }),
+      ...ownSettings(definition),
       ...(definition.emits.length === 0 ? {} : { emits: [...definition.emits] }),
       inputSchema: definition.inputJsonSchema(),
       ...(definition.outputJsonSchema() === undefined ? {} : { outputSchema: definition.outputJsonSchema() }),

@@ -3,6 +3,7 @@
  * bundles, and what a bundle must export. Host-side only: not imported by functions, so not bundled.
  */
 import * as z from 'zod';
+import { settingsShape } from './settings.ts';
 
 export { definitionOf } from './definition-of.ts';
 
@@ -29,11 +30,7 @@ export const manifestEntry = z.object({
   bytes: z.number().int().nonnegative(),
   source: z.string(),
   sdkVersion: z.string(),
-  timeoutMs: z.number().int().positive().optional(),
-  maxAttempts: z.number().int().positive().optional(),
-  prefetch: z.number().int().positive().optional(),
-  isolation: z.enum(['thread', 'inline']).optional(),
-  memoryMb: z.number().int().positive().optional(),
+  ...settingsShape,
   /** The kinds of event it sends to other REGARDS services (which services a bundle writes to). */
   emits: z.array(z.string()).optional(),
   inputSchema: z.record(z.string(), z.unknown()),

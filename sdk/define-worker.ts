@@ -4,10 +4,11 @@ import { EVENT_KINDS, type EventKind, eventIssues } from './events.ts';
 import { issueMessages } from './issues.ts';
 import type { Context, Request } from './request.ts';
 import type { Content, ContentOf, Json, NewRequest, Result } from './result.ts';
+import { type DefinedSettings, definedSettings, settingProblems, type WorkerSettings } from './settings.ts';
 import { SDK_VERSION } from './version.ts';
 
 /** What an author writes: the worker's identity, its schemas and its handler. */
-export interface WorkerSpec<In extends z.ZodType, Out extends z.ZodType> {
+export interface WorkerSpec<In extends z.ZodType, Out extends z.ZodType> extends WorkerSettings {
   /** The REGARDS worker type, exact case: 1 to 128 characters of `A-Z a-z 0-9 . _ -`. */
   type: string;
   /** The request content types this worker serves (`contentTypeInputs` in the manager's configuration). */
@@ -18,20 +19,6 @@ export interface WorkerSpec<In extends z.ZodType, Out extends z.ZodType> {
   input: In;
   /** Schema of the success content; a handler whose content fails it answers ERROR. */
   output?: Out;
-  /** Handler time limit; wins over the host's `WORKER_TIMEOUT_SECONDS`. */
-  timeoutMs?: number;
-  /** Deliveries before dead-lettering an undetermined failure; wins over `WORKER_MAX_ATTEMPTS`. */
-  maxAttempts?: number;
-  /** Unacknowledged requests this worker handles at once, per host; wins over `WORKER_PREFETCH`. */
-  prefetch?: number;
-  /**
-   * Where the handler runs: `'thread'` (the default), in a worker thread of its own, which the host
-   * terminates at the time limit and which cannot block or crash the host; `'inline'`, on the host's
-   * event loop, for tiny handlers where the hop costs more than it protects.
-   */
-  isolation?: Isolation;
-  /** Heap limit of the handler's thread, in MB; wins over `WORKER_MEMORY_MB`. */
-  memoryMb?: number;
   /** The kinds of event it sends to other REGARDS services on success (`events`); others are refused. */
   emits?: readonly EventKind[];
   /**
@@ -81,17 +68,12 @@ export type Outcome =
   | { readonly status: 'INVALID_CONTENT' | 'ERROR'; readonly messages: readonly string[] };
 
 /** What a bundle's default export is. The host duck-types it by `kind` and calls `run`. */
-export interface WorkerDefinition<Body = unknown, Out = Content> {
+export interface WorkerDefinition<Body = unknown, Out = Content> extends DefinedSettings {
   readonly kind: typeof DEFINITION_KIND;
   readonly sdkVersion: string;
   readonly type: string;
   readonly accepts: readonly string[];
   readonly produces: string | undefined;
-  readonly timeoutMs: number | undefined;
-  readonly maxAttempts: number | undefined;
-  readonly prefetch: number | undefined;
-  readonly isolation: Isolation | undefined;
-  readonly memoryMb: number | undefined;
   /** The kinds of event it may send. */
   readonly emits: readonly EventKind[];
   /** The JSON Schema of the properties its feature updates set, when it sends any. */
@@ -108,9 +90,6 @@ export interface WorkerDefinition<Body = unknown, Out = Content> {
    */
   run(request: RawRequest, ctx: Context): Promise<Outcome>;
 }
-
-export type Isolation = 'thread' | 'inline';
-export const ISOLATIONS: readonly Isolation[] = ['thread', 'inline'];
 
 /** Error with a stable code, thrown by the contract itself. */
 export class ContractError extends Error {
@@ -134,11 +113,7 @@ export function defineWorker<In extends z.ZodType, Out extends z.ZodType = z.Zod
     type: spec.type,
     accepts: [...spec.accepts],
     produces: spec.produces,
-    timeoutMs: spec.timeoutMs,
-    maxAttempts: spec.maxAttempts,
-    prefetch: spec.prefetch,
-    isolation: spec.isolation,
-    memoryMb: spec.memoryMb,
+    ...definedSettings(spec),
     emits: [...(spec.emits ?? [])],
     handler: spec.handler,
     inputJsonSchema: () => z.toJSONSchema(spec.input, { io: 'input', unrepresentable: 'any' }),
@@ -177,15 +152,7 @@ function checkSpec(spec: WorkerSpec<z.ZodType, z.ZodType>): void {
   if (spec.output !== undefined && !(spec.output instanceof z.ZodType)) {
     problems.push('output must be a zod schema');
   }
-  if (spec.isolation !== undefined && !ISOLATIONS.includes(spec.isolation)) {
-    problems.push(`isolation must be one of ${ISOLATIONS.join(', ')}`);
-  }
-  for (const key of ['timeoutMs', 'maxAttempts', 'prefetch', 'memoryMb'] as const) {
-    const value = spec[key];
-    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {
-      problems.push(`${key} must be a positive integer`);
-    }
-  }
+  problems.push(...settingProblems(spec));
   if (
     spec.emits !== undefined &&
     !(Array.isArray(spec.emits) && spec.emits.every((kind) => EVENT_KINDS.includes(kind)))

@@ -4,8 +4,6 @@ export {
   defineWorker,
   type EncodedEvent,
   type EncodedRequest,
-  ISOLATIONS,
-  type Isolation,
   type Outcome,
   type RawRequest,
   type WorkerDefinition,
@@ -40,4 +38,12 @@ export {
   type SuccessOptions,
   success,
 } from './result.ts';
+export {
+  DEFAULT_SETTINGS,
+  ISOLATIONS,
+  type Isolation,
+  SETTINGS,
+  type Settings,
+  type WorkerSettings,
+} from './settings.ts';
 export { SDK_VERSION } from './version.ts';

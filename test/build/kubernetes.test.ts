@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { CONFIG_VARIABLES, DEFAULTS } from '../../adapter/config.ts';
 import { requestQueueName, VHOST } from '../../protocol/index.ts';
+import { DEFAULT_SETTINGS } from '../../sdk/settings.ts';
 
 const folder = resolve(import.meta.dirname, '../../deploy/kubernetes');
 // biome-ignore lint/suspicious/noExplicitAny: manifests are checked by the assertions below
@@ -94,7 +95,7 @@ describe('deploy/kubernetes', () => {
     const mib = (quantity: string) =>
       Number(/^(\d+)Mi$/.exec(quantity)?.[1] ?? Number(/^(\d+)Gi$/.exec(quantity)?.[1]) * 1024);
     const limit = mib(container.resources.limits.memory);
-    const threads = Number(env.WORKER_PREFETCH) * Number(env.WORKER_MEMORY_MB ?? DEFAULTS.WORKER_MEMORY_MB);
+    const threads = Number(env.WORKER_PREFETCH) * Number(env.WORKER_MEMORY_MB ?? DEFAULT_SETTINGS.memoryMb);
     // The host itself, its threads' code and young generations: about 200 MB measured under load.
     expect(limit).toBeGreaterThanOrEqual(threads + 160);
   });

@@ -44,7 +44,7 @@ describe('defineWorker validates the definition', () => {
     } catch (cause) {
       expect((cause as ContractError).code).toBe('INVALID_DEFINITION');
       expect((cause as Error).message).toMatch(
-        /accepts must be a non-empty list.*timeoutMs must be a positive integer/,
+        /accepts must be a non-empty list.*timeoutMs must be an integer from 1 to 1500000/,
       );
     }
   });

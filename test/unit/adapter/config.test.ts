@@ -9,9 +9,7 @@ describe('configuration from the environment', () => {
     expect(config).toMatchObject({
       amqpUrls: ['amqp://guest:guest@127.0.0.1:5672'],
       bundles: 'dist',
-      prefetch: 10,
-      timeoutMs: 300_000,
-      maxAttempts: 3,
+      settings: { prefetch: 10, timeoutMs: 300_000, maxAttempts: 3, memoryMb: 512, isolation: 'thread' },
       heartbeatMs: 10_000,
       drainMs: 30_000,
       healthPort: 8080,
@@ -66,9 +64,7 @@ describe('configuration from the environment', () => {
     expect(config).toMatchObject({
       amqpUrls: ['amqps://u:p@rabbit:5671/regards.multitenant.manager'],
       bundles: '/bundles',
-      prefetch: 50,
-      timeoutMs: 1500,
-      maxAttempts: 5,
+      settings: { prefetch: 50, timeoutMs: 1500, maxAttempts: 5 },
       heartbeatMs: 15_000,
       tenant: 'PROJECT1',
       instanceId: 'pod-7',
@@ -180,7 +176,7 @@ describe('secrets from files', () => {
       /AMQP_PASSWORD_FILE: \/run\/secrets\/empty is empty/,
     );
     // Other variables left empty (as a compose file passes them on) take their defaults.
-    expect(loadConfig({ WORKER_TENANT: '' }).prefetch).toBe(10);
+    expect(loadConfig({ WORKER_TENANT: '' }).settings.prefetch).toBe(10);
   });
 });
 
