@@ -1,47 +1,17 @@
 /**
- * The host's life on the broker as one unit with explicit states: which version it serves, which of
- * its types are consumed on the live session, what is in flight, and how a reconnect, a new
- * version and a stop move it from one state to the next. It sees RabbitMQ only through the ports
- * (broker-ports.ts), so it is tested without a broker; host.ts wires it to the real one.
- *
- *   connecting ──connected──▶ consuming ──disconnected──▶ connecting
- *        └──────swap──▶ swapping ◀──swap──┘     (swapped: back to consuming, or connecting if no session)
- *   any of those ──stop──▶ draining ──stopped──▶ stopped
+ * The host's life on the broker as one unit with explicit states (host-states.ts): which version it
+ * serves, which of its types are consumed on the live session, what is in flight, and how a
+ * reconnect, a new version and a stop move it from one state to the next. It sees RabbitMQ only
+ * through the ports (broker-ports.ts), so it is tested without a broker; host.ts wires it to the real one.
  */
 import { type Delivery, requestQueueName } from '../protocol/index.ts';
 import type { ConsumerHandle, DeliveryPort, Publisher, Session } from './broker-ports.ts';
 import type { BundleSet } from './bundle-set.ts';
 import type { WorkerRuntime } from './consumer.ts';
 import type { Heartbeats } from './heartbeat.ts';
+import { type HostEvent, type HostState, transition } from './host-states.ts';
 import type { HostLogger } from './log.ts';
 import type { Recorder } from './metrics.ts';
-
-export type HostState = 'connecting' | 'consuming' | 'swapping' | 'draining' | 'stopped';
-export type HostEvent = 'connected' | 'disconnected' | 'swap' | 'swapped' | 'stop' | 'stopped';
-
-/** Where each event leads from each state; an event a state does not list is refused there. */
-const TRANSITIONS: Readonly<
-  Record<HostState, Partial<Record<HostEvent, HostState | ((connected: boolean) => HostState)>>>
-> = {
-  connecting: { connected: 'consuming', disconnected: 'connecting', swap: 'swapping', stop: 'draining' },
-  // A setup that failed half-way is run again on the next connection.
-  consuming: { connected: 'consuming', disconnected: 'connecting', swap: 'swapping', stop: 'draining' },
-  // A session may come or go while a new version is being installed: it decides where the swap ends.
-  swapping: {
-    connected: 'swapping',
-    disconnected: 'swapping',
-    swapped: (connected) => (connected ? 'consuming' : 'connecting'),
-    stop: 'draining',
-  },
-  draining: { disconnected: 'draining', swapped: 'draining', stopped: 'stopped' },
-  stopped: { disconnected: 'stopped' },
-};
-
-/** The state `event` leads to from `state`, or undefined if `state` refuses it. */
-export function transition(state: HostState, event: HostEvent, connected: boolean): HostState | undefined {
-  const next = TRANSITIONS[state][event];
-  return typeof next === 'function' ? next(connected) : next;
-}
 
 export interface LifecycleOptions {
   /** The version the host started with. */

@@ -64,139 +64,51 @@ export interface Pool extends Executor {
 }
 
 export function startPool(options: PoolOptions): Pool {
-  const idleMs = options.idleMs ?? THREAD_IDLE_MS;
-  const growAfterMs = options.growAfterMs ?? GROW_AFTER_MS;
-  const graceMs = options.graceMs ?? ABORT_GRACE_MS;
-  const all = new Set<PoolThread>();
-  const idle: PoolThread[] = [];
+  // No thread until a request comes (whether the bundle loads was checked: load-check.ts).
+  const pool = new ThreadPool(options);
+  return {
+    execute: (request, run) => inHandlerSpan(options, request.attempt, () => pool.execute(request, run)),
+    threads: () => pool.all.size,
+    close: () => pool.close(),
+  };
+}
+
+/** A request waiting for a thread, with its timer to grow the pool. */
+interface Waiter {
+  readonly take: (thread: PoolThread) => void;
+  readonly since: number;
+  grow: NodeJS.Timeout | undefined;
+}
+
+class ThreadPool {
+  readonly all = new Set<PoolThread>();
+  readonly #idle: PoolThread[] = [];
   /** The threads that have a request (running it, or answered and not yet read). */
-  const busy = new Set<PoolThread>();
-  /** Requests waiting for a thread, first come first served; each with its timer to grow the pool. */
-  const waiting: {
-    readonly take: (thread: PoolThread) => void;
-    readonly since: number;
-    grow: NodeJS.Timeout | undefined;
-  }[] = [];
+  readonly #busy = new Set<PoolThread>();
+  /** Requests waiting for a thread, first come first served. */
+  readonly #waiting: Waiter[] = [];
   /** Threads started for waiting requests and not ready yet: the pool grows by one at a time. */
-  let starting = 0;
-  let closed = false;
-  let sequence = 0;
+  #starting = 0;
+  #closed = false;
+  #sequence = 0;
+  readonly #options: PoolOptions;
+  readonly #idleMs: number;
+  readonly #growAfterMs: number;
+  readonly #graceMs: number;
 
-  const spawn = (): PoolThread => {
-    const thread = (options.startThread ?? startHandlerThread)(options);
-    thread.ready.catch((error: Error) => {
-      if (!closed) options.onBroken?.(error.message);
-    });
-    all.add(thread);
-    void thread.gone.then(() => {
-      all.delete(thread);
-      const at = idle.indexOf(thread);
-      if (at >= 0) idle.splice(at, 1);
-    });
-    return thread;
-  };
+  constructor(options: PoolOptions) {
+    this.#options = options;
+    this.#idleMs = options.idleMs ?? THREAD_IDLE_MS;
+    this.#growAfterMs = options.growAfterMs ?? GROW_AFTER_MS;
+    this.#graceMs = options.graceMs ?? ABORT_GRACE_MS;
+  }
 
-  const acquire = (): Promise<PoolThread> => {
-    for (let thread = idle.pop(); thread !== undefined; thread = idle.pop()) {
-      clearTimeout(thread.idleTimer);
-      if (!thread.exited) return Promise.resolve(thread);
-    }
-    return new Promise((resolve) => {
-      const waiter = {
-        take: resolve,
-        since: busyClock(),
-        grow: undefined as NodeJS.Timeout | undefined,
-      };
-      waiting.push(waiter);
-      // No thread at all (none yet, or the last one ended): one is started for the line at once.
-      if (all.size === 0) return grow();
-      waiter.grow = setTimeout(() => {
-        waiter.grow = undefined;
-        grow();
-      }, growAfterMs);
-    });
-  };
-
-  /**
-   * One more thread, if none is starting already, once the first in line has waited GROW_AFTER_MS and
-   * a thread has been running one handler as long; asked again when that would be due. (Timers run on a
-   * millisecond clock: one set for GROW_AFTER_MS may fire a fraction of a millisecond early, hence the
-   * millisecond of slack.)
-   */
-  const grow = (): void => {
-    const first = waiting[0];
-    if (closed || starting > 0 || all.size >= options.size || first === undefined) return;
-    if (all.size === 0) return void startFor();
-    const now = busyClock();
-    let longest = now;
-    for (const thread of busy) longest = Math.min(longest, thread.runningSince() ?? now);
-    const due = Math.max(first.since, longest) + growAfterMs;
-    if (now >= due - 1) {
-      startFor();
-      return;
-    }
-    if (first.grow === undefined)
-      first.grow = setTimeout(() => {
-        first.grow = undefined;
-        grow();
-      }, due - now);
-  };
-
-  /** Gives `thread` to the first request in line; true if there was one. */
-  const handOver = (thread: PoolThread): boolean => {
-    const next = waiting.shift();
-    if (next === undefined) return false;
-    clearTimeout(next.grow);
-    next.take(thread);
-    return true;
-  };
-
-  const release = (thread: PoolThread): void => {
-    thread.finished();
-    busy.delete(thread);
-    if (closed) return;
-    if (thread.exited) {
-      // Its place goes to a fresh thread for whoever waits.
-      if (waiting.length > 0) startFor();
-      return;
-    }
-    if (handOver(thread)) return;
-    idle.push(thread);
-    thread.idleTimer = setTimeout(() => recycle(thread), idleMs);
-    thread.idleTimer.unref();
-  };
-
-  /**
-   * A fresh thread for the requests in line; one that cannot start is handed over all the same, and
-   * fails the request it gets (see run()).
-   */
-  const startFor = (): PoolThread => {
-    const thread = spawn();
-    starting += 1;
-    void thread.ready
-      .catch(() => undefined)
-      .then(() => {
-        starting -= 1;
-        if (!handOver(thread) && !thread.exited) release(thread);
-        grow();
-      });
-    return thread;
-  };
-
-  /** An idle thread is ended: its memory goes back, and a request after a quiet spell starts a new one. */
-  const recycle = (thread: PoolThread): void => {
-    const at = idle.indexOf(thread);
-    if (at < 0) return;
-    idle.splice(at, 1);
-    void thread.terminate();
-  };
-
-  const execute = async (request: DecodedRequest, run: ExecuteOptions): Promise<Happening> => {
+  async execute(request: DecodedRequest, run: ExecuteOptions): Promise<Happening> {
     // A thread that could not start is handed over all the same: its run() fails the request.
-    const thread = await acquire();
-    busy.add(thread);
-    sequence += 1;
-    const id = sequence;
+    const thread = await this.#acquire();
+    this.#busy.add(thread);
+    this.#sequence += 1;
+    const id = this.#sequence;
     const ended = new Promise<ThreadEnd>((end) => thread.run({ id, options: run, end }, request));
     const abort = (reason: string) => thread.post({ kind: 'abort', id, reason });
     const onStop = () => abort('the host is stopping');
@@ -206,39 +118,134 @@ export function startPool(options: PoolOptions): Pool {
         ended,
         run.timeoutMs,
         () => abort(`time limit of ${run.timeoutMs} ms`),
-        graceMs,
+        this.#graceMs,
       );
-      if ('late' in ran) {
-        if (ran.late === undefined || ran.late.kind === 'died') {
-          // Still running (a loop that never yields, say): the thread goes, and its memory with it.
-          await thread.terminate();
-          return timedOut(run.timeoutMs, ', thread terminated');
-        }
-        return timedOut(run.timeoutMs);
-      }
-      const end = ran.ended;
-      if (end.kind === 'done') {
-        const verdict =
-          end.outcome.status === 'SUCCESS'
-            ? { ...end.outcome, contentBase64: end.contentBase64 }
-            : end.outcome;
-        return { kind: 'verdict', verdict };
-      }
-      if (end.kind === 'threw') return thrown(end.error);
-      return failure('thread-died', end.reason, `the handler's thread died: ${end.reason}`);
+      if (!('late' in ran)) return happening(ran.ended);
+      if (ran.late !== undefined && ran.late.kind !== 'died') return timedOut(run.timeoutMs);
+      // Still running (a loop that never yields, say): the thread goes, and its memory with it.
+      await thread.terminate();
+      return timedOut(run.timeoutMs, ', thread terminated');
     } finally {
       run.stop?.removeEventListener('abort', onStop);
-      release(thread);
+      this.#release(thread);
     }
-  };
+  }
 
-  // No thread until a request comes (whether the bundle loads was checked: load-check.ts).
-  return {
-    execute: (request, run) => inHandlerSpan(options, request.attempt, () => execute(request, run)),
-    threads: () => all.size,
-    async close() {
-      closed = true;
-      await Promise.all([...all].map((thread) => thread.terminate()));
-    },
-  };
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.all].map((thread) => thread.terminate()));
+  }
+
+  #spawn(): PoolThread {
+    const thread = (this.#options.startThread ?? startHandlerThread)(this.#options);
+    thread.ready.catch((error: Error) => {
+      if (!this.#closed) this.#options.onBroken?.(error.message);
+    });
+    this.all.add(thread);
+    void thread.gone.then(() => {
+      this.all.delete(thread);
+      const at = this.#idle.indexOf(thread);
+      if (at >= 0) this.#idle.splice(at, 1);
+    });
+    return thread;
+  }
+
+  #acquire(): Promise<PoolThread> {
+    for (let thread = this.#idle.pop(); thread !== undefined; thread = this.#idle.pop()) {
+      clearTimeout(thread.idleTimer);
+      if (!thread.exited) return Promise.resolve(thread);
+    }
+    return new Promise((resolve) => {
+      const waiter: Waiter = { take: resolve, since: busyClock(), grow: undefined };
+      this.#waiting.push(waiter);
+      // No thread at all (none yet, or the last one ended): one is started for the line at once.
+      if (this.all.size === 0) return this.#grow();
+      waiter.grow = setTimeout(() => {
+        waiter.grow = undefined;
+        this.#grow();
+      }, this.#growAfterMs);
+    });
+  }
+
+  /**
+   * One more thread, if none is starting already, once the first in line has waited GROW_AFTER_MS and
+   * a thread has been running one handler as long; asked again when that would be due. (Timers run on a
+   * millisecond clock: one set for GROW_AFTER_MS may fire a fraction of a millisecond early, hence the
+   * millisecond of slack.)
+   */
+  #grow(): void {
+    const first = this.#waiting[0];
+    if (this.#closed || this.#starting > 0 || this.all.size >= this.#options.size || first === undefined)
+      return;
+    if (this.all.size === 0) return void this.#startFor();
+    const now = busyClock();
+    let longest = now;
+    for (const thread of this.#busy) longest = Math.min(longest, thread.runningSince() ?? now);
+    const due = Math.max(first.since, longest) + this.#growAfterMs;
+    if (now >= due - 1) return void this.#startFor();
+    if (first.grow === undefined)
+      first.grow = setTimeout(() => {
+        first.grow = undefined;
+        this.#grow();
+      }, due - now);
+  }
+
+  /** Gives `thread` to the first request in line; true if there was one. */
+  #handOver(thread: PoolThread): boolean {
+    const next = this.#waiting.shift();
+    if (next === undefined) return false;
+    clearTimeout(next.grow);
+    next.take(thread);
+    return true;
+  }
+
+  #release(thread: PoolThread): void {
+    thread.finished();
+    this.#busy.delete(thread);
+    if (this.#closed) return;
+    if (thread.exited) {
+      // Its place goes to a fresh thread for whoever waits.
+      if (this.#waiting.length > 0) this.#startFor();
+      return;
+    }
+    if (this.#handOver(thread)) return;
+    this.#idle.push(thread);
+    thread.idleTimer = setTimeout(() => this.#recycle(thread), this.#idleMs);
+    thread.idleTimer.unref();
+  }
+
+  /**
+   * A fresh thread for the requests in line; one that cannot start is handed over all the same, and
+   * fails the request it gets (see execute()).
+   */
+  #startFor(): void {
+    const thread = this.#spawn();
+    this.#starting += 1;
+    void thread.ready
+      .catch(() => undefined)
+      .then(() => {
+        this.#starting -= 1;
+        if (!this.#handOver(thread) && !thread.exited) this.#release(thread);
+        this.#grow();
+      });
+  }
+
+  /** An idle thread is ended: its memory goes back, and a request after a quiet spell starts a new one. */
+  #recycle(thread: PoolThread): void {
+    const at = this.#idle.indexOf(thread);
+    if (at < 0) return;
+    this.#idle.splice(at, 1);
+    void thread.terminate();
+  }
+}
+
+/** What a thread's end means for the request it ran. */
+function happening(end: ThreadEnd): Happening {
+  if (end.kind === 'done') {
+    const verdict =
+      end.outcome.status === 'SUCCESS' ? { ...end.outcome, contentBase64: end.contentBase64 } : end.outcome;
+    return { kind: 'verdict', verdict };
+  }
+  if (end.kind === 'threw') return thrown(end.error);
+  return failure('thread-died', end.reason, `the handler's thread died: ${end.reason}`);
 }

@@ -69,85 +69,19 @@ export async function demoCommand(args: readonly string[], io: Io): Promise<numb
       `built ${built.manifest.workers.map((w) => w.type).join(', ')} into dist/ in ${Math.round(built.durationMs)} ms\n`,
     );
 
-    adapter = spawn(process.execPath, [CLI_ENTRY, 'start'], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: {
-        ...io.env,
-        AMQP_URL: url,
-        WORKER_BUNDLES: join(ROOT, 'dist'),
-        WORKER_HEALTH_PORT: '0',
-        WORKER_HEARTBEAT_SECONDS: '1',
-        WORKER_LOG_LEVEL: 'warn',
-        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
-        OTEL_SERVICE_NAME: io.env.OTEL_SERVICE_NAME ?? 'regards-worker',
-      },
-    });
-    const started = Date.now();
-    while (
-      !['extract-archive', 'extract-metadata'].every((type) => manager.state.isAlive(type, Date.now()))
-    ) {
-      if (Date.now() - started > 30_000 || adapter.exitCode !== null)
-        throw new Error('the adapter did not start');
-      await sleep(100);
-    }
+    adapter = await startAdapter(io, url, endpoint, (type) => manager.state.isAlive(type, Date.now()));
     io.out('local Worker Manager and adapter started; the manager has seen both workers’ heartbeats\n');
 
     const folder = await mkdtemp(join(tmpdir(), 'regards-demo-'));
     work = folder;
-    const archive = await sampleArchive(folder);
-    const requestId = `demo-${randomUUID()}`;
-    io.out(`sample archive ${archive}\nrequest ${requestId}, content type ${WORKFLOW}\n\n`);
-    const { traceId, result: final } = await inRequesterSpan(`submit ${WORKFLOW}`, (traceHeaders) =>
-      requester.submit(
-        { requestId, tenant: 'DEMO', owner: 'demo', session: 'demo', contentType: WORKFLOW },
-        Buffer.from(JSON.stringify({ archive, target: join(folder, 'extracted') })),
-        {
-          extraHeaders: traceHeaders,
-          timeoutMs: 60_000,
-          onEvent: (event) => io.out(describeEvent(event)),
-        },
-      ),
-    );
-    if (final?.state !== 'SUCCESS')
-      throw new Error(`the workflow ended ${final?.state ?? 'without a final answer'}`);
-
-    // One product of the archive, known to REGARDS by its URN: extract-metadata also updates its feature.
-    const product = join(folder, 'extracted', 'products', 'granule-1.geojson');
-    const urn = `URN:FEATURE:DATA:DEMO:${randomUUID()}:V1`;
-    io.out(`\nrequest for one product, content type product-file, feature ${urn}\n`);
-    const single = await requester.submit(
-      {
-        requestId: `demo-${randomUUID()}`,
-        tenant: 'DEMO',
-        owner: 'demo',
-        session: 'demo',
-        contentType: 'product-file',
-      },
-      Buffer.from(JSON.stringify({ path: product, feature: { urn, model: 'DEMO_PRODUCT' } })),
-      { timeoutMs: 30_000, onEvent: (event) => io.out(describeEvent(event)) },
-    );
-    if (single?.state !== 'SUCCESS')
-      throw new Error(`the product request ended ${single?.state ?? 'without a final answer'}`);
-    // Confirmed before the response was published; the stand-in for rs-fem logs it as it comes.
-    for (let waited = 0; featureUpdates.length === 0 && waited < 5_000; waited += 50) await sleep(50);
-    for (const update of featureUpdates) io.out(describeFeatureUpdate(update.body, update.verdict));
+    const traceId = await runWorkflow(io, requester, folder);
+    await runProduct(io, requester, folder, featureUpdates);
 
     // Stopping the adapter flushes its spans; then ours.
     adapter.kill('SIGTERM');
     await new Promise((done) => adapter?.once('exit', done));
     await tracing.shutdown();
-    io.out(`\ntrace ${traceId}\n`);
-    if (receiver === undefined) {
-      io.out(`exported to ${endpoint}; in Jaeger: http://localhost:16686/trace/${traceId}\n`);
-    } else {
-      const metadataSpan = (s: { traceId: string; kind: number; name: string }) =>
-        s.traceId === traceId && s.kind === SPAN_KIND.consumer && s.name.includes('extract-metadata');
-      await receiver.waitFor((spans) => spans.some(metadataSpan), 10_000);
-      io.out(`${formatTrace(receiver.spans, traceId)}\n`);
-      io.out(
-        '(no OTLP endpoint configured: set OTEL_EXPORTER_OTLP_ENDPOINT to send traces to Jaeger instead)\n',
-      );
-    }
+    await printTrace(io, traceId, endpoint, receiver);
     return EXIT.ok;
   } finally {
     if (adapter !== undefined && adapter.exitCode === null) {
@@ -161,6 +95,100 @@ export async function demoCommand(args: readonly string[], io: Io): Promise<numb
     // The sample archive and what was extracted from it.
     if (work !== undefined) await rm(work, { recursive: true, force: true });
   }
+}
+
+/** The host as `regards-worker start` runs it, on the built examples; resolves once the manager has seen both types. */
+async function startAdapter(
+  io: Io,
+  url: string,
+  endpoint: string,
+  isAlive: (type: string) => boolean,
+): Promise<ChildProcess> {
+  const adapter = spawn(process.execPath, [CLI_ENTRY, 'start'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...io.env,
+      AMQP_URL: url,
+      WORKER_BUNDLES: join(ROOT, 'dist'),
+      WORKER_HEALTH_PORT: '0',
+      WORKER_HEARTBEAT_SECONDS: '1',
+      WORKER_LOG_LEVEL: 'warn',
+      OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+      OTEL_SERVICE_NAME: io.env.OTEL_SERVICE_NAME ?? 'regards-worker',
+    },
+  });
+  const started = Date.now();
+  while (!['extract-archive', 'extract-metadata'].every(isAlive)) {
+    if (Date.now() - started > 30_000 || adapter.exitCode !== null) {
+      adapter.kill('SIGTERM');
+      throw new Error('the adapter did not start');
+    }
+    await sleep(100);
+  }
+  return adapter;
+}
+
+/** The two-step workflow on a sample archive, traced from the submit; returns its trace id. */
+async function runWorkflow(io: Io, requester: Requester, folder: string): Promise<string> {
+  const archive = await sampleArchive(folder);
+  const requestId = `demo-${randomUUID()}`;
+  io.out(`sample archive ${archive}\nrequest ${requestId}, content type ${WORKFLOW}\n\n`);
+  const { traceId, result: final } = await inRequesterSpan(`submit ${WORKFLOW}`, (traceHeaders) =>
+    requester.submit(
+      { requestId, tenant: 'DEMO', owner: 'demo', session: 'demo', contentType: WORKFLOW },
+      Buffer.from(JSON.stringify({ archive, target: join(folder, 'extracted') })),
+      {
+        extraHeaders: traceHeaders,
+        timeoutMs: 60_000,
+        onEvent: (event) => io.out(describeEvent(event)),
+      },
+    ),
+  );
+  if (final?.state !== 'SUCCESS')
+    throw new Error(`the workflow ended ${final?.state ?? 'without a final answer'}`);
+  return traceId;
+}
+
+/** One product of the archive, known to REGARDS by its URN: extract-metadata also updates its feature. */
+async function runProduct(
+  io: Io,
+  requester: Requester,
+  folder: string,
+  featureUpdates: readonly { body: unknown; verdict: Verdict }[],
+): Promise<void> {
+  const product = join(folder, 'extracted', 'products', 'granule-1.geojson');
+  const urn = `URN:FEATURE:DATA:DEMO:${randomUUID()}:V1`;
+  io.out(`\nrequest for one product, content type product-file, feature ${urn}\n`);
+  const single = await requester.submit(
+    {
+      requestId: `demo-${randomUUID()}`,
+      tenant: 'DEMO',
+      owner: 'demo',
+      session: 'demo',
+      contentType: 'product-file',
+    },
+    Buffer.from(JSON.stringify({ path: product, feature: { urn, model: 'DEMO_PRODUCT' } })),
+    { timeoutMs: 30_000, onEvent: (event) => io.out(describeEvent(event)) },
+  );
+  if (single?.state !== 'SUCCESS')
+    throw new Error(`the product request ended ${single?.state ?? 'without a final answer'}`);
+  // Confirmed before the response was published; the stand-in for rs-fem logs it as it comes.
+  for (let waited = 0; featureUpdates.length === 0 && waited < 5_000; waited += 50) await sleep(50);
+  for (const update of featureUpdates) io.out(describeFeatureUpdate(update.body, update.verdict));
+}
+
+/** Where the trace went, or the trace itself as our own receiver got it. */
+async function printTrace(io: Io, traceId: string, endpoint: string, receiver: TraceReceiver | undefined) {
+  io.out(`\ntrace ${traceId}\n`);
+  if (receiver === undefined) {
+    io.out(`exported to ${endpoint}; in Jaeger: http://localhost:16686/trace/${traceId}\n`);
+    return;
+  }
+  const metadataSpan = (s: { traceId: string; kind: number; name: string }) =>
+    s.traceId === traceId && s.kind === SPAN_KIND.consumer && s.name.includes('extract-metadata');
+  await receiver.waitFor((spans) => spans.some(metadataSpan), 10_000);
+  io.out(`${formatTrace(receiver.spans, traceId)}\n`);
+  io.out('(no OTLP endpoint configured: set OTEL_EXPORTER_OTLP_ENDPOINT to send traces to Jaeger instead)\n');
 }
 
 /** A feature update as the stand-in for rs-fem received it: the feature and what changes. */

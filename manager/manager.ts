@@ -55,40 +55,8 @@ export async function startLocalManager(options: {
   channel.on('error', (error: Error) => log.warn('local manager channel error', { error: error.message }));
   await declare(channel, managerTopology());
 
-  const declared = new Set<string>();
-  const apply = async (effects: readonly Effect[]) => {
-    for (const effect of effects) {
-      if (effect.kind === 'declare') {
-        if (declared.has(effect.workerType)) continue;
-        await declare(channel, requestTopology(effect.workerType));
-        declared.add(effect.workerType);
-      } else {
-        await publish(channel, effect.message);
-        if (effect.message.exchange === RESPONSE_EVENT_EXCHANGE) {
-          log.info('ResponseEvent', {
-            ...effect.message.headers,
-            body: JSON.parse(Buffer.from(effect.message.body).toString()),
-          });
-        }
-      }
-    }
-  };
+  const apply = effectsApplier(channel, log);
 
-  /** A worker's RUNNING response (ctx.progress): the manager tells no requester, but says it here. */
-  const logProgress = (delivery: Delivery) => {
-    try {
-      const response = JSON.parse(new TextDecoder().decode(delivery.body)) as {
-        status?: unknown;
-        messages?: unknown;
-      };
-      if (response.status === 'RUNNING')
-        log.info('RUNNING', {
-          requestId: delivery.headers?.[HEADER.requestId],
-          workerType: delivery.headers?.[HEADER.workerId],
-          messages: response.messages,
-        });
-    } catch {}
-  };
   const instance = randomUUID().slice(0, 8);
   const consumers: string[] = [];
   // One message at a time across all queues, in arrival order: the state is one in-memory registry,
@@ -128,7 +96,7 @@ export async function startLocalManager(options: {
   await listen(
     `regards-worker.local-manager.${instance}.responses`,
     (d, at) => {
-      logProgress(d);
+      logProgress(log, d);
       return state.onWorkerResponse(d, at);
     },
     {
@@ -149,26 +117,7 @@ export async function startLocalManager(options: {
   await channel.assertExchange(eventExchange(FEATURE_UPDATE_EVENT), 'fanout', { durable: true });
   await listen(
     `regards-worker.local-manager.${instance}.feature-updates`,
-    (d) => {
-      const requestId = String(d.headers?.[HEADER.requestId] ?? '');
-      let body: unknown;
-      try {
-        body = JSON.parse(new TextDecoder().decode(d.body));
-      } catch {}
-      const feature = (body as { feature?: { urn?: unknown; properties?: unknown } } | undefined)?.feature;
-      const verdict = fem.receive(requestId, body);
-      const fields = {
-        requestId,
-        urn: feature?.urn,
-        properties: feature?.properties,
-        rsFem: verdict.verdict,
-      };
-      if (verdict.verdict === 'refused')
-        log.warn('FeatureUpdateRequestEvent rs-fem would refuse', { ...fields, problems: verdict.problems });
-      else log.info('FeatureUpdateRequestEvent', fields);
-      options.onFeatureUpdate?.({ requestId, body, verdict });
-      return [];
-    },
+    featureUpdates(fem, log, options.onFeatureUpdate),
     { exchange: eventExchange(FEATURE_UPDATE_EVENT), key: '' },
   );
   log.info('local Worker Manager started (development only, not a production manager)', {
@@ -208,4 +157,73 @@ function publish(channel: amqp.ConfirmChannel, message: OutgoingMessage): Promis
       (error: unknown) => (error ? reject(new Error(`not confirmed: ${message.exchange}`)) : resolve()),
     );
   });
+}
+
+/** Carries out the state's effects on `channel`: queues declared once each, messages published. */
+function effectsApplier(
+  channel: amqp.ConfirmChannel,
+  log: Logger,
+): (effects: readonly Effect[]) => Promise<void> {
+  const declared = new Set<string>();
+  return async (effects) => {
+    for (const effect of effects) {
+      if (effect.kind === 'declare') {
+        if (declared.has(effect.workerType)) continue;
+        await declare(channel, requestTopology(effect.workerType));
+        declared.add(effect.workerType);
+      } else {
+        await publish(channel, effect.message);
+        if (effect.message.exchange === RESPONSE_EVENT_EXCHANGE) {
+          log.info('ResponseEvent', {
+            ...effect.message.headers,
+            body: JSON.parse(Buffer.from(effect.message.body).toString()),
+          });
+        }
+      }
+    }
+  };
+}
+
+/** A worker's RUNNING response (ctx.progress): the manager tells no requester, but says it here. */
+function logProgress(log: Logger, delivery: Delivery): void {
+  try {
+    const response = JSON.parse(new TextDecoder().decode(delivery.body)) as {
+      status?: unknown;
+      messages?: unknown;
+    };
+    if (response.status === 'RUNNING')
+      log.info('RUNNING', {
+        requestId: delivery.headers?.[HEADER.requestId],
+        workerType: delivery.headers?.[HEADER.workerId],
+        messages: response.messages,
+      });
+  } catch {}
+}
+
+/** Standing in for rs-fem: each feature update a worker sent, said with what rs-fem would do with it. */
+function featureUpdates(
+  fem: RsFemStandIn,
+  log: Logger,
+  onFeatureUpdate: ((update: { requestId: string; body: unknown; verdict: Verdict }) => void) | undefined,
+): (d: Delivery) => Effect[] {
+  return (d) => {
+    const requestId = String(d.headers?.[HEADER.requestId] ?? '');
+    let body: unknown;
+    try {
+      body = JSON.parse(new TextDecoder().decode(d.body));
+    } catch {}
+    const feature = (body as { feature?: { urn?: unknown; properties?: unknown } } | undefined)?.feature;
+    const verdict = fem.receive(requestId, body);
+    const fields = {
+      requestId,
+      urn: feature?.urn,
+      properties: feature?.properties,
+      rsFem: verdict.verdict,
+    };
+    if (verdict.verdict === 'refused')
+      log.warn('FeatureUpdateRequestEvent rs-fem would refuse', { ...fields, problems: verdict.problems });
+    else log.info('FeatureUpdateRequestEvent', fields);
+    onFeatureUpdate?.({ requestId, body, verdict });
+    return [];
+  };
 }

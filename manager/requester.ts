@@ -72,46 +72,10 @@ export async function connectRequester(url: string): Promise<Requester> {
   // Requests workers issue (the manager listens there too: nothing it would not get is routed here).
   await channel.bindQueue(queue, REQUEST_EVENT_EXCHANGE, '');
   const listeners = new Map<string, (event: ResponseEvent) => void>();
-  /** A child request's id, for each one seen: `<parent id>-<n>`. */
-  const parentOf = (id: string) => id.slice(0, id.lastIndexOf('-'));
   await channel.consume(
     queue,
     (message) => {
-      if (message === null) return;
-      const headers = message.properties.headers ?? {};
-      const requestId = String(headers[HEADER.requestId] ?? '');
-      const exchange = message.fields.exchange;
-      if (exchange === REQUEST_EVENT_EXCHANGE) {
-        // A request a followed worker issued: followed from now on, by its parent's listener.
-        const parent = listeners.get(parentOf(requestId));
-        if (parent === undefined || listeners.has(requestId) || !/-\d+$/.test(requestId)) return;
-        listeners.set(requestId, parent);
-        const contentType = String(headers[HEADER.contentType] ?? '');
-        parent({
-          state: 'ISSUED',
-          messages: [`content type ${contentType}`],
-          requestId,
-          headers,
-          observed: 'request',
-        });
-        return;
-      }
-      const listener = listeners.get(requestId);
-      if (listener === undefined) return;
-      if (exchange === RESPONSE_EVENT_EXCHANGE) {
-        try {
-          listener({ ...JSON.parse(message.content.toString('utf8')), headers });
-        } catch {}
-      } else if (exchange === RESPONSE_EXCHANGE) {
-        const response = parseJson(message.content) as { status?: unknown; messages?: unknown } | undefined;
-        if (response?.status !== 'RUNNING') return;
-        const messages = Array.isArray(response.messages) ? response.messages.map(String) : [];
-        listener({ state: 'RUNNING', messages, requestId, headers, observed: 'worker' });
-      } else {
-        const reason = headers[HEADER.exceptionMessage] ?? headers[HEADER.exceptionStacktrace];
-        const messages = [reason === undefined ? 'dead-lettered, without a reason' : String(reason)];
-        listener({ state: 'ERROR', messages, requestId, headers, observed: 'dead-letter' });
-      }
+      if (message !== null) route(message, listeners);
     },
     { noAck: true },
   );
@@ -164,5 +128,46 @@ function parseJson(bytes: Uint8Array): unknown {
     return JSON.parse(new TextDecoder().decode(bytes));
   } catch {
     return undefined;
+  }
+}
+
+/** A child request's id, for each one seen: `<parent id>-<n>`. */
+const parentOf = (id: string) => id.slice(0, id.lastIndexOf('-'));
+
+/** Tells the listener of the request a message is about what it says; a request a followed worker issued is followed too. */
+function route(message: amqp.ConsumeMessage, listeners: Map<string, (event: ResponseEvent) => void>): void {
+  const headers = message.properties.headers ?? {};
+  const requestId = String(headers[HEADER.requestId] ?? '');
+  const exchange = message.fields.exchange;
+  if (exchange === REQUEST_EVENT_EXCHANGE) {
+    // A request a followed worker issued: followed from now on, by its parent's listener.
+    const parent = listeners.get(parentOf(requestId));
+    if (parent === undefined || listeners.has(requestId) || !/-\d+$/.test(requestId)) return;
+    listeners.set(requestId, parent);
+    const contentType = String(headers[HEADER.contentType] ?? '');
+    parent({
+      state: 'ISSUED',
+      messages: [`content type ${contentType}`],
+      requestId,
+      headers,
+      observed: 'request',
+    });
+    return;
+  }
+  const listener = listeners.get(requestId);
+  if (listener === undefined) return;
+  if (exchange === RESPONSE_EVENT_EXCHANGE) {
+    try {
+      listener({ ...JSON.parse(message.content.toString('utf8')), headers });
+    } catch {}
+  } else if (exchange === RESPONSE_EXCHANGE) {
+    const response = parseJson(message.content) as { status?: unknown; messages?: unknown } | undefined;
+    if (response?.status !== 'RUNNING') return;
+    const messages = Array.isArray(response.messages) ? response.messages.map(String) : [];
+    listener({ state: 'RUNNING', messages, requestId, headers, observed: 'worker' });
+  } else {
+    const reason = headers[HEADER.exceptionMessage] ?? headers[HEADER.exceptionStacktrace];
+    const messages = [reason === undefined ? 'dead-lettered, without a reason' : String(reason)];
+    listener({ state: 'ERROR', messages, requestId, headers, observed: 'dead-letter' });
   }
 }

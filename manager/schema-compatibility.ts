@@ -54,76 +54,13 @@ export function incompatibilities(produced: JsonSchema, accepted: JsonSchema): I
         ...closest,
       ];
     }
-    const problems: Incompatibility[] = [];
-    const add = (where: string, problem: string) => problems.push({ path: where, problem });
-
-    const pValues = valuesOf(p);
-    const cValues = valuesOf(c);
-    if (cValues !== undefined) {
-      if (pValues === undefined)
-        add(path, `the next step accepts only ${list(cValues)}; the previous step may produce other values`);
-      else {
-        const refused = pValues.filter((v) => !cValues.some((w) => same(v, w)));
-        if (refused.length > 0)
-          add(path, `the next step refuses ${list(refused)} (it accepts ${list(cValues)})`);
-      }
-    }
-
-    const pTypes = typesOf(p);
-    const cTypes = typesOf(c);
-    if (cTypes !== undefined) {
-      if (pTypes === undefined)
-        add(path, `the previous step may produce any type; the next step takes ${cTypes.join(' or ')}`);
-      else {
-        const refused = pTypes.filter(
-          (t) => !cTypes.includes(t) && !(t === 'integer' && cTypes.includes('number')),
-        );
-        if (refused.length > 0)
-          add(
-            path,
-            `the previous step may produce ${refused.join(' or ')}; the next step takes ${cTypes.join(' or ')}`,
-          );
-      }
-    }
+    const problems = valueProblems(p, c, path);
     if (problems.length > 0) return problems;
-
-    if (typeof c.format === 'string' && p.format !== c.format)
-      add(path, `the next step takes the format ${c.format}, which the previous step does not promise`);
-    if (typeof c.pattern === 'string' && p.pattern !== c.pattern)
-      add(
-        path,
-        `the next step takes strings matching ${c.pattern}, which the previous step does not promise`,
-      );
-    for (const bound of LOWER_BOUNDS) {
-      const limit = c[bound];
-      if (typeof limit === 'number' && !(typeof p[bound] === 'number' && (p[bound] as number) >= limit))
-        add(path, `the next step takes ${bound} ${limit}; the previous step promises ${p[bound] ?? 'none'}`);
-    }
-    for (const bound of UPPER_BOUNDS) {
-      const limit = c[bound];
-      if (typeof limit === 'number' && !(typeof p[bound] === 'number' && (p[bound] as number) <= limit))
-        add(path, `the next step takes ${bound} ${limit}; the previous step promises ${p[bound] ?? 'none'}`);
-    }
-
+    problems.push(...keywordProblems(p, c, path), ...fieldProblems(p, c, path));
     const pProperties = (p.properties ?? {}) as Record<string, Schema>;
-    const cProperties = (c.properties ?? {}) as Record<string, Schema>;
-    const pRequired = new Set((p.required ?? []) as string[]);
-    for (const name of (c.required ?? []) as string[]) {
-      if (pRequired.has(name)) continue;
-      add(
-        `${path}.${name}`,
-        name in pProperties
-          ? 'required by the next step; the previous step may leave it out'
-          : 'required by the next step; the previous step does not produce it',
-      );
-    }
-    for (const [name, schema] of Object.entries(cProperties)) {
+    for (const [name, schema] of Object.entries((c.properties ?? {}) as Record<string, Schema>)) {
       const mine = pProperties[name];
       if (mine !== undefined) problems.push(...deeper(asSchema(mine), asSchema(schema), `${path}.${name}`));
-    }
-    if (c.additionalProperties === false) {
-      for (const name of Object.keys(pProperties))
-        if (!(name in cProperties)) add(`${path}.${name}`, 'the next step refuses this field');
     }
     if (c.items !== undefined && typeof c.items === 'object' && !Array.isArray(c.items))
       problems.push(...deeper(asSchema(p.items ?? {}), asSchema(c.items), `${path}[]`));
@@ -131,6 +68,89 @@ export function incompatibilities(produced: JsonSchema, accepted: JsonSchema): I
   };
 
   return dedupe(compare(roots.produced, roots.accepted, '$'));
+}
+
+/** The values and types the next step takes that the previous one may not keep to. */
+function valueProblems(p: Schema, c: Schema, path: string): Incompatibility[] {
+  const problems: Incompatibility[] = [];
+  const add = (problem: string) => problems.push({ path, problem });
+  const pValues = valuesOf(p);
+  const cValues = valuesOf(c);
+  if (cValues !== undefined) {
+    if (pValues === undefined)
+      add(`the next step accepts only ${list(cValues)}; the previous step may produce other values`);
+    else {
+      const refused = pValues.filter((v) => !cValues.some((w) => same(v, w)));
+      if (refused.length > 0) add(`the next step refuses ${list(refused)} (it accepts ${list(cValues)})`);
+    }
+  }
+  const pTypes = typesOf(p);
+  const cTypes = typesOf(c);
+  if (cTypes !== undefined) {
+    if (pTypes === undefined)
+      add(`the previous step may produce any type; the next step takes ${cTypes.join(' or ')}`);
+    else {
+      const refused = pTypes.filter(
+        (t) => !cTypes.includes(t) && !(t === 'integer' && cTypes.includes('number')),
+      );
+      if (refused.length > 0)
+        add(
+          `the previous step may produce ${refused.join(' or ')}; the next step takes ${cTypes.join(' or ')}`,
+        );
+    }
+  }
+  return problems;
+}
+
+/** Formats, patterns and bounds the next step takes that the previous one does not promise. */
+function keywordProblems(p: Schema, c: Schema, path: string): Incompatibility[] {
+  const problems: string[] = [];
+  if (typeof c.format === 'string' && p.format !== c.format)
+    problems.push(`the next step takes the format ${c.format}, which the previous step does not promise`);
+  if (typeof c.pattern === 'string' && p.pattern !== c.pattern)
+    problems.push(
+      `the next step takes strings matching ${c.pattern}, which the previous step does not promise`,
+    );
+  const within = (bound: string, limit: number, lower: boolean) => {
+    const promised = p[bound];
+    return typeof promised === 'number' && (lower ? promised >= limit : promised <= limit);
+  };
+  for (const [bounds, lower] of [
+    [LOWER_BOUNDS, true],
+    [UPPER_BOUNDS, false],
+  ] as const)
+    for (const bound of bounds) {
+      const limit = c[bound];
+      if (typeof limit === 'number' && !within(bound, limit, lower))
+        problems.push(
+          `the next step takes ${bound} ${limit}; the previous step promises ${p[bound] ?? 'none'}`,
+        );
+    }
+  return problems.map((problem) => ({ path, problem }));
+}
+
+/** Fields the next step requires that may be missing, and fields it refuses. */
+function fieldProblems(p: Schema, c: Schema, path: string): Incompatibility[] {
+  const problems: Incompatibility[] = [];
+  const pProperties = (p.properties ?? {}) as Record<string, Schema>;
+  const cProperties = (c.properties ?? {}) as Record<string, Schema>;
+  const pRequired = new Set((p.required ?? []) as string[]);
+  for (const name of (c.required ?? []) as string[]) {
+    if (pRequired.has(name)) continue;
+    problems.push({
+      path: `${path}.${name}`,
+      problem:
+        name in pProperties
+          ? 'required by the next step; the previous step may leave it out'
+          : 'required by the next step; the previous step does not produce it',
+    });
+  }
+  if (c.additionalProperties === false) {
+    for (const name of Object.keys(pProperties))
+      if (!(name in cProperties))
+        problems.push({ path: `${path}.${name}`, problem: 'the next step refuses this field' });
+  }
+  return problems;
 }
 
 function asSchema(schema: unknown): Schema {
