@@ -3,20 +3,20 @@
  * endpoints, metrics and probes, around the lifecycle (lifecycle.ts) that consumes, swaps versions
  * and drains.
  */
-import { connectBroker } from './amqp.ts';
-import type { Broker } from './broker-ports.ts';
-import { type BundleSet, type OnBroken, openBundleSet } from './bundle-set.ts';
-import { fingerprintOf, watchBundles } from './bundle-watcher.ts';
+import { connectBroker } from './broker/amqp.ts';
+import { startHeartbeats } from './broker/heartbeat.ts';
+import type { Broker } from './broker/ports.ts';
+import { type BundleSet, type OnBroken, openBundleSet } from './bundles/set.ts';
+import { fingerprintOf, watchBundles } from './bundles/watcher.ts';
 import type { Config } from './config.ts';
-import { handleDelivery, type WorkerRuntime } from './consumer.ts';
-import { startHealth } from './health.ts';
-import { startHeartbeats } from './heartbeat.ts';
-import { startIdleGc } from './idle-gc.ts';
-import { startIoProbe } from './io-probe.ts';
+import { handleDelivery, type WorkerRuntime } from './delivery/consumer.ts';
+import { startIdleGc } from './execution/idle-gc.ts';
+import { THREAD_IDLE_MS } from './execution/pool.ts';
 import { HostLifecycle } from './lifecycle.ts';
-import type { HostLogger } from './log.ts';
-import { createMetrics, NO_METRICS, type Recorder } from './metrics.ts';
-import { THREAD_IDLE_MS } from './pool.ts';
+import { startHealth } from './telemetry/health.ts';
+import { startIoProbe } from './telemetry/io-probe.ts';
+import type { HostLogger } from './telemetry/log.ts';
+import { createMetrics, NO_METRICS, type Recorder } from './telemetry/metrics.ts';
 
 export interface Host {
   readonly instanceId: string;

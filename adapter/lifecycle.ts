@@ -2,16 +2,16 @@
  * The host's life on the broker as one unit with explicit states (host-states.ts): which version it
  * serves, which of its types are consumed on the live session, what is in flight, and how a
  * reconnect, a new version and a stop move it from one state to the next. It sees RabbitMQ only
- * through the ports (broker-ports.ts), so it is tested without a broker; host.ts wires it to the real one.
+ * through the ports (broker/ports.ts), so it is tested without a broker; host.ts wires it to the real one.
  */
 import { type Delivery, requestQueueName } from '../protocol/index.ts';
-import type { ConsumerHandle, DeliveryPort, Publisher, Session } from './broker-ports.ts';
-import type { BundleSet } from './bundle-set.ts';
-import type { WorkerRuntime } from './consumer.ts';
-import type { Heartbeats } from './heartbeat.ts';
+import type { Heartbeats } from './broker/heartbeat.ts';
+import type { ConsumerHandle, DeliveryPort, Publisher, Session } from './broker/ports.ts';
+import type { BundleSet } from './bundles/set.ts';
+import type { WorkerRuntime } from './delivery/consumer.ts';
 import { type HostEvent, type HostState, transition } from './host-states.ts';
-import type { HostLogger } from './log.ts';
-import type { Recorder } from './metrics.ts';
+import type { HostLogger } from './telemetry/log.ts';
+import type { Recorder } from './telemetry/metrics.ts';
 
 export interface LifecycleOptions {
   /** The version the host started with. */
@@ -24,7 +24,7 @@ export interface LifecycleOptions {
   readonly reopenMs: number;
   /** Heartbeats for the types `types()` names, on `publisher`, until stopped. */
   readonly startHeartbeats: (types: () => readonly string[], publisher: Publisher) => Heartbeats;
-  /** Handles one delivery to its end (consumer.ts); `stop` is aborted at the drain deadline. */
+  /** Handles one delivery to its end (delivery/consumer.ts); `stop` is aborted at the drain deadline. */
   readonly handle: (
     worker: WorkerRuntime,
     delivery: Delivery,

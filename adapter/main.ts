@@ -3,12 +3,12 @@
  * environment, signals, exit codes. Also the entry of the precompiled host (lib/adapter.mjs).
  */
 import { existsSync } from 'node:fs';
-import type { BrokerRefused } from './broker-nodes.ts';
-import type { BundleError } from './bundles.ts';
+import type { BrokerRefused } from './broker/nodes.ts';
+import type { BundleError } from './bundles/manifest.ts';
 import { ConfigError, loadConfig, redactUrl } from './config.ts';
 import type { Host } from './host.ts';
-import { createLogger } from './log.ts';
-import { startTracing } from './tracing.ts';
+import { createLogger } from './telemetry/log.ts';
+import { startTracing } from './telemetry/tracing.ts';
 
 /** How often the host checks that the process that started it is still there. */
 const PARENT_CHECK_MS = 1_000;

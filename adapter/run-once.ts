@@ -7,18 +7,18 @@
 import { encodeResponse, type OutgoingMessage } from '../protocol/index.ts';
 import type { WorkerDefinition } from '../sdk/index.ts';
 import { DEFAULT_SETTINGS, resolveSettings } from '../sdk/settings.ts';
-import { fileSha256 } from './bundle-file.ts';
-import { importBundle, importDefinition, verifyBundles } from './bundles.ts';
-import { inlineExecutor } from './inline.ts';
-import type { HostLogger } from './log.ts';
-import { startPool } from './pool.ts';
+import { fileSha256 } from './bundles/file.ts';
+import { importBundle, importDefinition, verifyBundles } from './bundles/manifest.ts';
 import {
   dispatched,
   type Processed,
   processDelivery,
   publications,
   unconfiguredHandling,
-} from './process.ts';
+} from './delivery/process.ts';
+import { inlineExecutor } from './execution/inline.ts';
+import { startPool } from './execution/pool.ts';
+import type { HostLogger } from './telemetry/log.ts';
 
 export interface RunOnceOptions {
   /** A bundle file, or a worker type of the bundles folder (checked against its manifest). */

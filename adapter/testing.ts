@@ -7,9 +7,9 @@
  */
 import { HEADER, jsonBytes, type OutgoingMessage, type Status } from '../protocol/index.ts';
 import type { WorkerDefinition } from '../sdk/index.ts';
-import { inlineExecutor } from './inline.ts';
-import { createLogger } from './log.ts';
-import { dispatched, processDelivery, publications, unconfiguredHandling } from './process.ts';
+import { dispatched, processDelivery, publications, unconfiguredHandling } from './delivery/process.ts';
+import { inlineExecutor } from './execution/inline.ts';
+import { createLogger } from './telemetry/log.ts';
 
 export interface InvokeOptions {
   /** AMQP headers, over the defaults: a previous step's additionalHeaders, or `regards.*` ones. */

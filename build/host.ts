@@ -15,7 +15,7 @@ export const LIB_DIR = 'lib';
 
 /**
  * Node flags the host runs with (npm start, the benchmark, the image): `--expose-gc` lets the host
- * collect once after a burst, when idle (adapter/idle-gc.ts). A young generation of 8 MB a semi-space
+ * collect once after a burst, when idle (adapter/execution/idle-gc.ts). A young generation of 8 MB a semi-space
  * (V8 flags are the whole process's, handler threads included): saturation at prefetch 10, host only,
  * one round each, twice: peak RSS 133 and 152 MB against 168 and 168 with V8's default, CPU 640 and 635
  * against 673 and 649 µs a message; 2 MB (the earlier setting) cost 745 to 869 µs a message, more
@@ -26,10 +26,10 @@ export const HOST_NODE_FLAGS = ['--max-semi-space-size=8', '--expose-gc'];
 /** The output files (without .mjs) and their sources: the host and its handler threads' entry. */
 export const HOST_ENTRIES = {
   adapter: 'adapter/main.ts',
-  // adapter/pool.ts finds it beside the file it was compiled into.
-  'handler-thread': 'adapter/handler-thread.ts',
-  // adapter/load-check.ts runs it as a process of its own.
-  'load-check': 'adapter/load-check-process.ts',
+  // adapter/execution/pool.ts finds it beside the file it was compiled into.
+  'handler-thread': 'adapter/execution/handler-thread.ts',
+  // adapter/bundles/load-check.ts runs it as a process of its own.
+  'load-check': 'adapter/bundles/load-check-process.ts',
 } as const;
 
 /**

@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readManifest } from '../adapter/bundles.ts';
+import { readManifest } from '../adapter/index.ts';
 import { type CheckProblem, checkConfiguration } from '../manager/check.ts';
 import { findItems } from '../manager/config.ts';
 import { checkModels } from '../manager/model-check.ts';

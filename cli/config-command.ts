@@ -5,7 +5,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readManifest } from '../adapter/bundles.ts';
+import { readManifest } from '../adapter/index.ts';
 import { exportConfiguration } from '../manager/export.ts';
 import { EXIT, type Io } from './io.ts';
 

@@ -7,9 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULTS } from '../adapter/config.ts';
-import { createLogger } from '../adapter/log.ts';
-import { runOnce } from '../adapter/run-once.ts';
+import { createLogger, DEFAULTS, runOnce } from '../adapter/index.ts';
 import type { Decision, OutgoingMessage } from '../protocol/index.ts';
 import { EXIT, type Io, UsageError } from './io.ts';
 

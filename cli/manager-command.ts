@@ -5,8 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULTS } from '../adapter/config.ts';
-import { createLogger } from '../adapter/log.ts';
+import { createLogger, DEFAULTS } from '../adapter/index.ts';
 import { parseManagerConfig } from '../manager/config.ts';
 import { startLocalManager } from '../manager/manager.ts';
 import { parseModel } from '../manager/regards-model.ts';

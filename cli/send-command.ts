@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULTS } from '../adapter/config.ts';
+import { DEFAULTS } from '../adapter/index.ts';
 import { connectRequester, type ResponseEvent } from '../manager/requester.ts';
 import { EXIT, type Io, UsageError } from './io.ts';
 

@@ -42,22 +42,32 @@ describe("the layers' import rules, enforced by the linter", () => {
       'protocol/a.ts': uses('../adapter/host.ts'),
       'protocol/b.ts': uses('node:fs/promises'),
       'protocol/c.ts': uses('amqplib'),
-      'sdk/a.ts': uses('../adapter/log.ts'),
+      'sdk/a.ts': uses('../adapter/telemetry/log.ts'),
       'sdk/b.ts': uses('@opentelemetry/api'),
       'adapter/a.ts': uses('../build/build.ts'),
       'adapter/b.ts': uses('../functions/move-file.ts'),
-      'functions/a.ts': uses('../adapter/pool.ts'),
+      'adapter/broker/c.ts': uses('../../cli/main.ts'),
+      'cli/a.ts': uses('../adapter/execution/pool.ts'),
+      'functions/a.ts': uses('../adapter/execution/pool.ts'),
       'functions/lib/b.ts': uses('../../sdk/index.ts'),
     });
     expect(failed).toBe(true);
     for (const file of ['protocol/a.ts', 'protocol/b.ts', 'protocol/c.ts', 'sdk/a.ts', 'sdk/b.ts']) {
       expect(output).toContain(`${file}:1:20 lint/style/noRestrictedImports`);
     }
-    for (const file of ['adapter/a.ts', 'adapter/b.ts', 'functions/a.ts', 'functions/lib/b.ts']) {
+    for (const file of [
+      'adapter/a.ts',
+      'adapter/b.ts',
+      'adapter/broker/c.ts',
+      'cli/a.ts',
+      'functions/a.ts',
+      'functions/lib/b.ts',
+    ]) {
       expect(output).toContain(`${file}:1:20 lint/style/noRestrictedImports`);
     }
     expect(output).toContain('protocol/ is pure');
     expect(output).toContain('a function imports regards-worker by its name');
+    expect(output).toContain('the command uses the host through adapter/index.ts');
   });
 
   it('let the allowed imports through', async () => {
@@ -67,7 +77,10 @@ describe("the layers' import rules, enforced by the linter", () => {
       'sdk/a.ts': uses('../protocol/feature-update.ts'),
       'adapter/a.ts': uses('../protocol/index.ts'),
       'functions/a.ts': uses('regards-worker'),
-      'cli/a.ts': uses('../adapter/pool.ts'),
+      'adapter/broker/b.ts': uses('../../protocol/index.ts'),
+      'cli/a.ts': uses('../adapter/index.ts'),
+      'cli/b.ts': uses('../adapter/main.ts'),
+      'cli/c.ts': uses('../protocol/index.ts'),
     });
     expect(output).not.toContain('noRestrictedImports');
     expect(failed).toBe(false);

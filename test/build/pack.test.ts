@@ -3,7 +3,7 @@ import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { create, list } from 'tar';
 import { describe, expect, it } from 'vitest';
-import { unpackBundles } from '../../adapter/bundle-archive.ts';
+import { unpackBundles } from '../../adapter/bundles/archive.ts';
 import { packBundles } from '../../build/pack.ts';
 import { useTempDirs } from '../helpers/files.ts';
 

@@ -3,7 +3,7 @@ import { appendFile, readFile, realpath, symlink, writeFile } from 'node:fs/prom
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BundleError, loadWorkers, verifyBundles } from '../../adapter/bundles.ts';
+import { BundleError, loadWorkers, verifyBundles } from '../../adapter/bundles/manifest.ts';
 import { build } from '../../build/build.ts';
 import { useTempDirs } from '../helpers/files.ts';
 

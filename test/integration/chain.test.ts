@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../adapter/log.ts';
+import { createLogger } from '../../adapter/telemetry/log.ts';
 import {
   type ReceivedSpan,
   SPAN_KIND,

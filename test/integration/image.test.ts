@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { createLogger } from '../../adapter/log.ts';
+import { createLogger } from '../../adapter/telemetry/log.ts';
 import { build as buildExamplesInto } from '../../build/build.ts';
 import { buildImage, containerEngine, type Engine, engineRun, IMAGE } from '../../build/image.ts';
 import { startTraceReceiver, type TraceReceiver } from '../../cli/trace-receiver.ts';

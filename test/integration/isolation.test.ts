@@ -6,8 +6,8 @@
 import { readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HANDLER_THREAD_NICE } from '../../adapter/execution/thread-messages.ts';
 import type { Host } from '../../adapter/host.ts';
-import { HANDLER_THREAD_NICE } from '../../adapter/thread-messages.ts';
 import { DEAD_LETTER_QUEUE, HEARTBEAT_EXCHANGE, RESPONSE_EXCHANGE } from '../../protocol/index.ts';
 import {
   connectTestBroker,

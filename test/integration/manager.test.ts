@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Host } from '../../adapter/host.ts';
-import { createLogger } from '../../adapter/log.ts';
+import { createLogger } from '../../adapter/telemetry/log.ts';
 import { parseManagerConfig } from '../../manager/config.ts';
 import { type LocalManager, startLocalManager } from '../../manager/manager.ts';
 import { RESPONSE_EVENT_EXCHANGE } from '../../protocol/index.ts';

@@ -6,7 +6,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sdkSupported } from '../../adapter/bundles.ts';
+import { sdkSupported } from '../../adapter/bundles/manifest.ts';
 import { RESPONSE_EXCHANGE } from '../../protocol/index.ts';
 import { SDK_VERSION } from '../../sdk/version.ts';
 import { connectTestBroker, type Observer, type TestBroker, uniqueType } from './helpers/broker.ts';

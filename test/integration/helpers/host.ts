@@ -5,7 +5,7 @@ import { join, relative, resolve } from 'node:path';
 import { afterAll, afterEach } from 'vitest';
 import { loadConfig } from '../../../adapter/config.ts';
 import { type Host, startHost } from '../../../adapter/host.ts';
-import { createLogger } from '../../../adapter/log.ts';
+import { createLogger } from '../../../adapter/telemetry/log.ts';
 import { build } from '../../../build/build.ts';
 import { buildHost, HOST_NODE_FLAGS } from '../../../build/host.ts';
 import { DEAD_LETTER_QUEUE, RESPONSE_EXCHANGE } from '../../../protocol/index.ts';

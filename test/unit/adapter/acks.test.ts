@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ackCoalescer } from '../../../adapter/acks.ts';
+import { ackCoalescer } from '../../../adapter/broker/acks.ts';
 
 /** The broker's side of one channel: what is outstanding, and what each frame took. */
 function brokerModel(count: number) {

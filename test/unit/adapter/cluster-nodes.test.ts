@@ -1,6 +1,6 @@
 /** The nodes of a cluster as amqplib reads them: each connection attempt (a read of `protocol`) moves to the next. */
 import { describe, expect, it } from 'vitest';
-import { clusterNodes } from '../../../adapter/broker-nodes.ts';
+import { clusterNodes } from '../../../adapter/broker/nodes.ts';
 
 /** Reads the fields as amqplib's connect does, protocol first. */
 const attempt = (url: Record<string, unknown>) => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { type DeliveryPort, type Outgoing, PublishError } from '../../../adapter/broker-ports.ts';
-import { handleDelivery, type WorkerRuntime } from '../../../adapter/consumer.ts';
-import { inlineExecutor } from '../../../adapter/inline.ts';
-import { createLogger } from '../../../adapter/log.ts';
-import { NO_METRICS } from '../../../adapter/metrics.ts';
+import { type DeliveryPort, type Outgoing, PublishError } from '../../../adapter/broker/ports.ts';
+import { handleDelivery, type WorkerRuntime } from '../../../adapter/delivery/consumer.ts';
+import { inlineExecutor } from '../../../adapter/execution/inline.ts';
+import { createLogger } from '../../../adapter/telemetry/log.ts';
+import { NO_METRICS } from '../../../adapter/telemetry/metrics.ts';
 import { DEFAULT_LIMITS, type Delivery } from '../../../protocol/index.ts';
 import { defineWorker, error, success } from '../../../sdk/index.ts';
 

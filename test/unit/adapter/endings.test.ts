@@ -1,13 +1,13 @@
 /**
- * The one table of endings (adapter/endings.ts): the span status is read from it (a `rejected`
+ * The one table of endings (adapter/delivery/endings.ts): the span status is read from it (a `rejected`
  * delivery once got none while the metrics counted it dead-lettered), and the README's table is it.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Span, SpanStatusCode } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
-import { ENDINGS } from '../../../adapter/endings.ts';
-import { recordEnding } from '../../../adapter/tracing.ts';
+import { ENDINGS } from '../../../adapter/delivery/endings.ts';
+import { recordEnding } from '../../../adapter/telemetry/tracing.ts';
 import type { Ending } from '../../../protocol/index.ts';
 
 /** A span that keeps the status it was given. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { startHeartbeats } from '../../../adapter/heartbeat.ts';
-import { NO_METRICS } from '../../../adapter/metrics.ts';
+import { startHeartbeats } from '../../../adapter/broker/heartbeat.ts';
+import { NO_METRICS } from '../../../adapter/telemetry/metrics.ts';
 
 describe('heartbeats', () => {
   it('count each one sent or failed, per type', async () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { startIdleGc } from '../../../adapter/idle-gc.ts';
+import { startIdleGc } from '../../../adapter/execution/idle-gc.ts';
 
 afterEach(() => {
   vi.useRealTimers();

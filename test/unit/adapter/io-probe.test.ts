@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { startIoProbe } from '../../../adapter/io-probe.ts';
+import { startIoProbe } from '../../../adapter/telemetry/io-probe.ts';
 
 describe('the file I/O probe behind /livez', () => {
   it('is quiet while operations answer, and says so once one waits past the deadline', async () => {

@@ -1,14 +1,14 @@
 /** The host's lifecycle without a broker: sessions, consumers, versions and the drain, through the ports. */
 import { describe, expect, it, vi } from 'vitest';
 import * as z from 'zod';
-import type { ConsumerHandle, DeliveryPort, Publisher, Session } from '../../../adapter/broker-ports.ts';
-import type { BundleSet } from '../../../adapter/bundle-set.ts';
-import type { WorkerRuntime } from '../../../adapter/consumer.ts';
+import type { ConsumerHandle, DeliveryPort, Publisher, Session } from '../../../adapter/broker/ports.ts';
+import type { BundleSet } from '../../../adapter/bundles/set.ts';
+import type { WorkerRuntime } from '../../../adapter/delivery/consumer.ts';
+import { inlineExecutor } from '../../../adapter/execution/inline.ts';
 import { type HostEvent, type HostState, transition } from '../../../adapter/host-states.ts';
-import { inlineExecutor } from '../../../adapter/inline.ts';
 import { HostLifecycle } from '../../../adapter/lifecycle.ts';
-import { createLogger } from '../../../adapter/log.ts';
-import { NO_METRICS } from '../../../adapter/metrics.ts';
+import { createLogger } from '../../../adapter/telemetry/log.ts';
+import { NO_METRICS } from '../../../adapter/telemetry/metrics.ts';
 import type { Delivery } from '../../../protocol/index.ts';
 import { defineWorker, success } from '../../../sdk/index.ts';
 

@@ -6,8 +6,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256Of } from '../../../adapter/bundle-file.ts';
-import { checkBundlesLoad, type LoadCheck } from '../../../adapter/load-check.ts';
+import { sha256Of } from '../../../adapter/bundles/file.ts';
+import { checkBundlesLoad, type LoadCheck } from '../../../adapter/bundles/load-check.ts';
 import { DEFINITION_KIND } from '../../../sdk/definition-of.ts';
 
 let dir: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../../adapter/log.ts';
+import { createLogger } from '../../../adapter/telemetry/log.ts';
 
 describe('structured logs', () => {
   it('writes one JSON line with level, message, child fields and fields; errors shown plainly', () => {

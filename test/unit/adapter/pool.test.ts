@@ -4,11 +4,11 @@
  * thread left idle, replaces one that dies mid-request, and holds each request to its time limit.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../../../adapter/log.ts';
-import { type Pool, startPool } from '../../../adapter/pool.ts';
-import type { ExecuteOptions } from '../../../adapter/process.ts';
-import type { Job, PoolThread } from '../../../adapter/thread.ts';
-import { busyClock, type ToThread } from '../../../adapter/thread-messages.ts';
+import type { ExecuteOptions } from '../../../adapter/delivery/process.ts';
+import { type Pool, startPool } from '../../../adapter/execution/pool.ts';
+import type { Job, PoolThread } from '../../../adapter/execution/thread.ts';
+import { busyClock, type ToThread } from '../../../adapter/execution/thread-messages.ts';
+import { createLogger } from '../../../adapter/telemetry/log.ts';
 import type { DecodedRequest, Happening } from '../../../protocol/index.ts';
 import { rawRequest } from '../../helpers/requests.ts';
 

@@ -4,9 +4,9 @@
  * node:worker_threads.
  */
 import { Worker } from 'node:worker_threads';
-import type { DecodedRequest } from '../protocol/index.ts';
-import type { Outcome } from '../sdk/index.ts';
-import type { ExecuteOptions } from './process.ts';
+import type { DecodedRequest } from '../../protocol/index.ts';
+import type { Outcome } from '../../sdk/index.ts';
+import type { ExecuteOptions } from '../delivery/process.ts';
 import { BUSY_BYTES, type FromThread, type ToThread } from './thread-messages.ts';
 
 /** The thread entry beside this file: TypeScript in the sources, JavaScript in the compiled host. */

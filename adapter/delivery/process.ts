@@ -23,11 +23,11 @@ import {
   type RetryPolicy,
   retryQueueName,
   settle,
-} from '../protocol/index.ts';
-import type { WorkerDefinition } from '../sdk/index.ts';
-import { DEFAULT_SETTINGS, resolveSettings } from '../sdk/settings.ts';
-import { DEFAULTS } from './config.ts';
-import type { HostLogger } from './log.ts';
+} from '../../protocol/index.ts';
+import type { WorkerDefinition } from '../../sdk/index.ts';
+import { DEFAULT_SETTINGS, resolveSettings } from '../../sdk/settings.ts';
+import { DEFAULTS } from '../config.ts';
+import type { HostLogger } from '../telemetry/log.ts';
 
 /** Runs a request's handler, wherever it runs, and tells what happened. Never rejects. */
 export interface Executor {

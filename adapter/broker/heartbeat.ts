@@ -2,10 +2,10 @@
  * REGARDS heartbeats: one message per worker type every interval, telling the manager the type is
  * alive. Sent only while consuming; stopped before draining.
  */
-import { encodeHeartbeat } from '../protocol/index.ts';
-import type { Logger } from '../sdk/index.ts';
-import type { Publisher } from './broker-ports.ts';
-import type { Recorder } from './metrics.ts';
+import { encodeHeartbeat } from '../../protocol/index.ts';
+import type { Logger } from '../../sdk/index.ts';
+import type { Recorder } from '../telemetry/metrics.ts';
+import type { Publisher } from './ports.ts';
 
 export interface HeartbeatOptions {
   /** The types to announce now: those being consumed. */

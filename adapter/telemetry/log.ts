@@ -1,5 +1,5 @@
 /** Structured logs: one JSON object a line, on stdout. Fields of a child logger are on each of its lines. */
-import type { LogFields, Logger } from '../sdk/index.ts';
+import type { LogFields, Logger } from '../../sdk/index.ts';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const RANK: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };

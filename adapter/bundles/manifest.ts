@@ -2,15 +2,15 @@
  * Loading bundles through the manifest: each bundle's sha256 is checked before it is imported, and
  * its definition must be the one the manifest describes; a bundle built with an sdk this host does
  * not run is refused, naming both versions, and the others are served. A version of the bundles is
- * immutable once verified; a new one is loaded beside it (bundle-set.ts, bundle-watcher.ts).
+ * immutable once verified; a new one is loaded beside it (set.ts, watcher.ts).
  */
 import { readFile, realpath } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { MANIFEST_FILE, type ManifestEntry, manifest as manifestSchema } from '../sdk/bundle.ts';
-import { definitionOf } from '../sdk/definition-of.ts';
-import type { WorkerDefinition } from '../sdk/index.ts';
-import { SDK_VERSION } from '../sdk/version.ts';
-import { bundleUrl, fileSha256 } from './bundle-file.ts';
+import { MANIFEST_FILE, type ManifestEntry, manifest as manifestSchema } from '../../sdk/bundle.ts';
+import { definitionOf } from '../../sdk/definition-of.ts';
+import type { WorkerDefinition } from '../../sdk/index.ts';
+import { SDK_VERSION } from '../../sdk/version.ts';
+import { bundleUrl, fileSha256 } from './file.ts';
 
 export interface LoadedWorker {
   readonly entry: ManifestEntry;

@@ -1,5 +1,5 @@
 /** What the pool and a handler thread say to each other: plain data only. */
-import type { LogFields, Outcome, RawRequest } from '../sdk/index.ts';
+import type { LogFields, Outcome, RawRequest } from '../../sdk/index.ts';
 
 export type ToThread =
   | { readonly kind: 'run'; readonly id: number; readonly request: RawRequest }

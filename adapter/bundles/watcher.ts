@@ -8,8 +8,8 @@
  */
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isBundleArchive, MANIFEST_FILE } from '../sdk/bundle.ts';
-import { sha256Of } from './bundle-file.ts';
+import { isBundleArchive, MANIFEST_FILE } from '../../sdk/bundle.ts';
+import { sha256Of } from './file.ts';
 
 /**
  * What identifies a version: where the folder's manifest really is, and its bytes; for an archive,

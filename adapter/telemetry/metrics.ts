@@ -3,9 +3,9 @@
  * prom-client. The consumer, heartbeats, publisher and host record through the small Recorder
  * interface, so that tests read what was recorded without scraping.
  */
-import type { Ending } from '../protocol/index.ts';
-import { SDK_VERSION } from '../sdk/version.ts';
-import { ENDINGS } from './endings.ts';
+import type { Ending } from '../../protocol/index.ts';
+import { SDK_VERSION } from '../../sdk/version.ts';
+import { ENDINGS } from '../delivery/endings.ts';
 
 /** What the host records. Every method is cheap: a label lookup and an add. */
 export interface Recorder {

@@ -3,10 +3,10 @@
  * that burns CPU or never returns holds the host with it. At the time limit its ctx.signal is
  * aborted and it gets a grace to clean up; it cannot be stopped.
  */
-import type { WorkerDefinition } from '../sdk/index.ts';
-import { type Executor, thrown, timedOut, underTimeLimit } from './process.ts';
+import type { WorkerDefinition } from '../../sdk/index.ts';
+import { type Executor, thrown, timedOut, underTimeLimit } from '../delivery/process.ts';
+import { inHandlerSpan } from '../telemetry/tracing.ts';
 import { thrownError } from './thrown.ts';
-import { inHandlerSpan } from './tracing.ts';
 
 /** `sha256`: the bundle's version, for the handle span. */
 export function inlineExecutor(definition: WorkerDefinition, sha256 = ''): Executor {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BUNDLE_ARCHIVE_ENTRY } from '../sdk/bundle.ts';
+import { BUNDLE_ARCHIVE_ENTRY } from '../../sdk/bundle.ts';
 
 export interface UnpackedBundles {
   readonly dir: string;

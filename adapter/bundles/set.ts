@@ -5,20 +5,20 @@
  * last of them has finished.
  */
 import { readFile } from 'node:fs/promises';
-import { isBundleArchive } from '../sdk/bundle.ts';
-import { resolveSettings } from '../sdk/settings.ts';
-import { unpackBundles } from './bundle-archive.ts';
-import { importBundle, type VerifiedBundle, verifyBundles } from './bundles.ts';
-import type { Config } from './config.ts';
-import type { WorkerRuntime } from './consumer.ts';
-import { inlineExecutor } from './inline.ts';
+import { isBundleArchive } from '../../sdk/bundle.ts';
+import { resolveSettings } from '../../sdk/settings.ts';
+import type { Config } from '../config.ts';
+import type { WorkerRuntime } from '../delivery/consumer.ts';
+import type { Executor } from '../delivery/process.ts';
+import { inlineExecutor } from '../execution/inline.ts';
+import { type Pool, startPool } from '../execution/pool.ts';
+import type { HostLogger } from '../telemetry/log.ts';
+import { unpackBundles } from './archive.ts';
 import { checkBundlesLoad } from './load-check.ts';
-import type { HostLogger } from './log.ts';
-import { type Pool, startPool } from './pool.ts';
-import type { Executor } from './process.ts';
+import { importBundle, type VerifiedBundle, verifyBundles } from './manifest.ts';
 
 export interface BundleSet {
-  /** What identifies this version of the folder (see bundle-watcher.ts). */
+  /** What identifies this version of the folder (see watcher.ts). */
   readonly fingerprint: string;
   readonly workers: ReadonlyMap<string, WorkerRuntime>;
   /**

@@ -3,7 +3,7 @@
  * span's status, whether the request is now in the DLQ (the dead-letter metric), the level of the
  * settle log line, and the README's words. An Ending missing here does not compile.
  */
-import type { Ending } from '../protocol/index.ts';
+import type { Ending } from '../../protocol/index.ts';
 
 export interface EndingFacts {
   /** The span's status is ERROR: the request was not answered SUCCESS or INVALID_CONTENT. */

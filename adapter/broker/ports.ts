@@ -3,9 +3,9 @@
  * publisher whose publishes resolve once confirmed and routed, and the port a delivery is settled
  * through. No amqplib here: the consumer and the tests use these alone.
  */
-import type { Delivery, OutgoingMessage } from '../protocol/index.ts';
-import type { HostLogger } from './log.ts';
-import type { Recorder } from './metrics.ts';
+import type { Delivery, OutgoingMessage } from '../../protocol/index.ts';
+import type { HostLogger } from '../telemetry/log.ts';
+import type { Recorder } from '../telemetry/metrics.ts';
 
 export type Outgoing = OutgoingMessage & { readonly expiration?: string };
 

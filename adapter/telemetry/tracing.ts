@@ -15,9 +15,15 @@ import {
   type TextMapGetter,
   trace,
 } from '@opentelemetry/api';
-import { type Delivery, type Ending, HEADER, headerString, type OutgoingMessage } from '../protocol/index.ts';
-import { SDK_VERSION } from '../sdk/index.ts';
-import { ENDINGS } from './endings.ts';
+import {
+  type Delivery,
+  type Ending,
+  HEADER,
+  headerString,
+  type OutgoingMessage,
+} from '../../protocol/index.ts';
+import { SDK_VERSION } from '../../sdk/index.ts';
+import { ENDINGS } from '../delivery/endings.ts';
 
 export interface Tracing {
   /** Where spans go, or undefined when tracing is off. */

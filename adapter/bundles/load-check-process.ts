@@ -3,7 +3,7 @@
  * each bundle, its bytes still the ones verified, imported as a handler thread would import it, its
  * definition's type compared with the manifest's. Prints one JSON line per bundle, then exits.
  */
-import { importVerified } from './bundle-file.ts';
+import { importVerified } from './file.ts';
 import type { LoadCheck, LoadChecked } from './load-check.ts';
 
 const bundles = JSON.parse(process.argv[2] ?? '[]') as LoadCheck[];

@@ -21,13 +21,13 @@ import {
   retryQueueName,
   settle,
   withTraceContext,
-} from '../protocol/index.ts';
-import { type DeliveryPort, PublishError } from './broker-ports.ts';
+} from '../../protocol/index.ts';
+import { type DeliveryPort, PublishError } from '../broker/ports.ts';
+import type { HostLogger } from '../telemetry/log.ts';
+import type { Recorder } from '../telemetry/metrics.ts';
+import { inConsumerSpan, recordEnding, sendTraced } from '../telemetry/tracing.ts';
 import { ENDINGS } from './endings.ts';
-import type { HostLogger } from './log.ts';
-import type { Recorder } from './metrics.ts';
 import { type Executor, type Processed, processDelivery } from './process.ts';
-import { inConsumerSpan, recordEnding, sendTraced } from './tracing.ts';
 
 /** A loaded worker with its effective settings (the definition's own, else the host's defaults). */
 export interface WorkerRuntime {

@@ -6,10 +6,10 @@
 import { readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { capMessages } from '../protocol/limits.ts';
-import { base64Bytes } from '../protocol/response.ts';
-import type { Context, LogFields, RawRequest } from '../sdk/index.ts';
-import { importVerified } from './bundle-file.ts';
+import { capMessages } from '../../protocol/limits.ts';
+import { base64Bytes } from '../../protocol/response.ts';
+import type { Context, LogFields, RawRequest } from '../../sdk/index.ts';
+import { importVerified } from '../bundles/file.ts';
 import { busyClock, type FromThread, HANDLER_THREAD_NICE, type ToThread } from './thread-messages.ts';
 import { thrownError } from './thrown.ts';
 

@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { WorkerDefinition } from '../sdk/define-worker.ts';
-import { definitionOf } from '../sdk/definition-of.ts';
+import type { WorkerDefinition } from '../../sdk/define-worker.ts';
+import { definitionOf } from '../../sdk/definition-of.ts';
 
 export function sha256Of(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');

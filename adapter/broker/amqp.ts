@@ -5,9 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type * as amqp from 'amqplib';
-import { deliveryOf, type Topology, workerTopology } from '../protocol/index.ts';
+import { deliveryOf, type Topology, workerTopology } from '../../protocol/index.ts';
+import type { HostLogger } from '../telemetry/log.ts';
+import type { Recorder } from '../telemetry/metrics.ts';
 import { type AckCoalescer, ackCoalescer } from './acks.ts';
-import { BrokerRefused, clusterNodes, redactedNode, refusalOf } from './broker-nodes.ts';
+import { BrokerRefused, clusterNodes, redactedNode, refusalOf } from './nodes.ts';
 import {
   type Broker,
   type BrokerOptions,
@@ -15,9 +17,7 @@ import {
   PublishError,
   type Publisher,
   type Session,
-} from './broker-ports.ts';
-import type { HostLogger } from './log.ts';
-import type { Recorder } from './metrics.ts';
+} from './ports.ts';
 
 export async function connectBroker(options: BrokerOptions): Promise<Broker> {
   const { log } = options;

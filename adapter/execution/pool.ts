@@ -6,8 +6,7 @@
  * and so is the memory it held. A thread that dies (out of memory, an uncaught error, process.exit)
  * is replaced. Its threads are thread.ts's; tests give it their own, and its timings.
  */
-import type { DecodedRequest, Happening } from '../protocol/index.ts';
-import type { HostLogger } from './log.ts';
+import type { DecodedRequest, Happening } from '../../protocol/index.ts';
 import {
   ABORT_GRACE_MS,
   type ExecuteOptions,
@@ -16,10 +15,11 @@ import {
   thrown,
   timedOut,
   underTimeLimit,
-} from './process.ts';
+} from '../delivery/process.ts';
+import type { HostLogger } from '../telemetry/log.ts';
+import { inHandlerSpan } from '../telemetry/tracing.ts';
 import { type PoolThread, startHandlerThread, type ThreadEnd, type ThreadOptions } from './thread.ts';
 import { busyClock } from './thread-messages.ts';
-import { inHandlerSpan } from './tracing.ts';
 
 /**
  * A thread idle this long is ended, so that what its requests allocated goes back to the system; the
@@ -64,7 +64,7 @@ export interface Pool extends Executor {
 }
 
 export function startPool(options: PoolOptions): Pool {
-  // No thread until a request comes (whether the bundle loads was checked: load-check.ts).
+  // No thread until a request comes (whether the bundle loads was checked: bundles/load-check.ts).
   const pool = new ThreadPool(options);
   return {
     execute: (request, run) => inHandlerSpan(options, request.attempt, () => pool.execute(request, run)),
