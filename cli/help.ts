@@ -44,7 +44,7 @@ export const COMMAND_HELP: Readonly<Record<string, string>> = {
 `,
   start: `usage: regards-worker start
   runs the adapter host; configured by its environment: AMQP_URL (or AMQP_URL_FILE, AMQP_PASSWORD_FILE,
-  AMQP_CA_FILE, AMQP_CERT_FILE, AMQP_KEY_FILE) and the WORKER_* variables (the README's table)
+  AMQP_CA_FILE, AMQP_CERT_FILE, AMQP_KEY_FILE) and the WORKER_* variables (docs/configuration.md)
   SIGTERM or SIGINT drains, then exits 0; exit 2 on a bad variable, 3 when the broker refuses
 `,
   new: `usage: regards-worker new <name> [--root <dir>]

@@ -1,7 +1,7 @@
 /**
  * What each way a delivery can end means to those who watch the host, in one table: the CONSUMER
  * span's status, whether the request is now in the DLQ (the dead-letter metric), the level of the
- * settle log line, and the README's words. An Ending missing here does not compile.
+ * settle log line, and the words of docs/host.md. An Ending missing here does not compile.
  */
 import type { Ending } from '../../protocol/index.ts';
 
@@ -12,7 +12,7 @@ export interface EndingFacts {
   readonly deadLettered: boolean;
   /** The level of the `settled` log line: warn when the host could not carry out its decision. */
   readonly level: 'info' | 'warn';
-  /** What became of the delivery (the README's table). */
+  /** What became of the delivery (the table of docs/host.md). */
   readonly meaning: string;
 }
 

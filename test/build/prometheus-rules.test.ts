@@ -1,7 +1,7 @@
 /**
  * deploy/prometheus/rules.yaml: valid for Prometheus (promtool check rules), each alert proven by
  * promtool's own unit tests (rules.test.yaml: it fires for what is in trouble, not for what is healthy),
- * and an alert for every metric of the README's table.
+ * and an alert for every metric of the table of docs/production.md.
  */
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -36,9 +36,9 @@ describe.runIf(ready)('deploy/prometheus', () => {
     expect(tested.code).toBe(0);
   });
 
-  it("alerts on every metric of the README's table, each alert tested, with a severity, a for and the names in its text", async () => {
-    const readme = await readFile(join(root, 'README.md'), 'utf8');
-    const table = readme.slice(readme.indexOf('### Metrics'), readme.indexOf('### TLS'));
+  it('alerts on every metric of the table of docs/production.md, each alert tested, with a severity, a for and the names in its text', async () => {
+    const readme = await readFile(join(root, 'docs/production.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('## Metrics'), readme.indexOf('## TLS'));
     const metrics = [...table.matchAll(/^\| `(regards_worker_[a-z_]+)`/gm)].map((m) => m[1] ?? '');
     const rules = parse(await readFile(join(folder, 'rules.yaml'), 'utf8'));
     const all = rules.groups.flatMap((group: { rules: Record<string, unknown>[] }) => group.rules);

@@ -1,7 +1,7 @@
 /**
  * A real Prometheus (Debian's package, on a port and in a folder of this test's own) scrapes a running
  * host through traffic of every outcome, with deploy/prometheus/rules.yaml loaded: each metric of the
- * README's table is there with its labels, and every query of the Grafana dashboard
+ * table of docs/production.md is there with its labels, and every query of the Grafana dashboard
  * (deploy/grafana/regards-worker.json) returns data: no misspelt metric or label.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -100,9 +100,9 @@ afterAll(async () => {
 });
 
 describe.runIf(ready)('a real Prometheus scraping a host', () => {
-  it("has each metric of the README's table, with its labels", async () => {
-    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
-    const table = readme.slice(readme.indexOf('### Metrics'), readme.indexOf('### TLS'));
+  it('has each metric of the table of docs/production.md, with its labels', async () => {
+    const readme = await readFile(join(ROOT, 'docs/production.md'), 'utf8');
+    const table = readme.slice(readme.indexOf('## Metrics'), readme.indexOf('## TLS'));
     const rows = [...table.matchAll(/^\| `(regards_worker_[a-z_]+)` +\| ([^|]*)\|/gm)];
     expect(rows.length).toBeGreaterThan(10);
     for (const [, metric, labelCell] of rows) {

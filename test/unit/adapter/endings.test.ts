@@ -1,6 +1,6 @@
 /**
  * The one table of endings (adapter/delivery/endings.ts): the span status is read from it (a `rejected`
- * delivery once got none while the metrics counted it dead-lettered), and the README's table is it.
+ * delivery once got none while the metrics counted it dead-lettered), and the table of docs/host.md is it.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -45,8 +45,8 @@ describe('endings', () => {
     expect(ENDINGS.rejected).toMatchObject({ failed: true, deadLettered: true, level: 'warn' });
   });
 
-  it("are the README's table, row for row", async () => {
-    const readme = await readFile(join(import.meta.dirname, '../../../README.md'), 'utf8');
+  it('are the table of docs/host.md, row for row', async () => {
+    const readme = await readFile(join(import.meta.dirname, '../../../docs/host.md'), 'utf8');
     const rows = readme
       .split('\n')
       .filter((line) => /^\| `[a-z-]+` +\|/.test(line) && line.split('|').length === 7)
