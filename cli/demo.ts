@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -154,7 +154,7 @@ async function runProduct(
   folder: string,
   featureUpdates: readonly { body: unknown; verdict: Verdict }[],
 ): Promise<void> {
-  const product = join(folder, 'extracted', 'products', 'granule-1.geojson');
+  const product = join(folder, 'extracted', 'products', 'granule-3.nc');
   const urn = `URN:FEATURE:DATA:DEMO:${randomUUID()}:V1`;
   io.out(`\nrequest for one product, content type product-file, feature ${urn}\n`);
   const single = await requester.submit(
@@ -170,6 +170,7 @@ async function runProduct(
   );
   if (single?.state !== 'SUCCESS')
     throw new Error(`the product request ended ${single?.state ?? 'without a final answer'}`);
+  io.out(describeProduct(single));
   // Confirmed before the response was published; the stand-in for rs-fem logs it as it comes.
   for (let waited = 0; featureUpdates.length === 0 && waited < 5_000; waited += 50) await sleep(50);
   for (const update of featureUpdates) io.out(describeFeatureUpdate(update.body, update.verdict));
@@ -189,14 +190,32 @@ async function printTrace(io: Io, traceId: string, endpoint: string, receiver: T
   io.out('(no OTLP endpoint configured: set OTEL_EXPORTER_OTLP_ENDPOINT to send traces to Jaeger instead)\n');
 }
 
+/** What extract-metadata read of a product: its format, footprint and time coverage. */
+function describeProduct(event: ResponseEvent): string {
+  const feature = JSON.parse(Buffer.from(event.content ?? '', 'base64').toString('utf8')) as {
+    bbox?: number[];
+    properties: {
+      start_datetime?: string;
+      end_datetime?: string;
+      product?: { format?: string; calendar?: string };
+    };
+  };
+  const { bbox, properties } = feature;
+  const coverage =
+    properties.start_datetime === undefined
+      ? 'none'
+      : `${properties.start_datetime} → ${properties.end_datetime} (calendar ${properties.product?.calendar})`;
+  return `  ${properties.product?.format ?? 'a file'}: footprint bbox ${bbox === undefined ? 'none' : JSON.stringify(bbox)}, time coverage ${coverage}\n`;
+}
+
 /** A feature update as the stand-in for rs-fem received it: the feature and what changes. */
 function describeFeatureUpdate(body: unknown, verdict: Verdict): string {
   const { feature } = body as {
     feature: { urn: string; model: string; properties: Record<string, unknown>; geometry?: unknown };
   };
   const changes = JSON.stringify({
-    ...(feature.geometry === undefined ? {} : { geometry: feature.geometry }),
     properties: feature.properties,
+    ...(feature.geometry === undefined ? {} : { geometry: feature.geometry }),
   });
   const fem =
     verdict.verdict === 'refused'
@@ -249,7 +268,9 @@ async function sampleArchive(work: string): Promise<string> {
     join(products, 'granule-2.geojson'),
     JSON.stringify(granule(2.2, 44.5, '2024-05-01T10:05:00Z')),
   );
-  await writeFile(join(products, 'README.txt'), 'Two demo granules.\n');
+  // A NetCDF-4 product as missions archive them (functions/samples/, made by ncgen from its CDL).
+  await copyFile(join(ROOT, 'functions/samples/sea-surface-temperature.nc'), join(products, 'granule-3.nc'));
+  await writeFile(join(products, 'README.txt'), 'Two GeoJSON granules and one NetCDF-4 product.\n');
   const archive = join(work, 'products.tar.gz');
   await createTar({ gzip: true, file: archive, cwd: work }, ['products']);
   return archive;

@@ -1,6 +1,8 @@
 /**
- * extract-metadata: reads product files and answers with a GeoJSON update per product: geometry and
- * bbox when the file carries coordinates (GeoJSON products), and for any file its size, MD5 checksum,
+ * extract-metadata: reads product files and answers with a GeoJSON update per product. From NetCDF
+ * (classic and NetCDF-4), HDF5 and GeoTIFF products, recognised by their bytes: footprint (WGS84),
+ * time coverage, variables or raster, and the global attributes a catalogue uses (lib/products/);
+ * from GeoJSON products, their geometry, bbox and dates; and for any file its size, MD5 checksum,
  * MIME type and dates. Takes one file, or the list extract-archive produces (so the two chain). Given
  * the product's URN in REGARDS (and its model), it also sends REGARDS' feature manager the update of
  * that feature with what it extracted, confirmed before it answers.
@@ -15,6 +17,7 @@ import {
   featureModel,
   featureUpdate,
   featureUrn,
+  invalid,
   success,
 } from 'regards-worker';
 import * as z from 'zod';
@@ -22,6 +25,8 @@ import { extractedFiles } from './lib/extracted-files.ts';
 import { absolutePath, errorCode, md5Checksum, md5File } from './lib/files.ts';
 import { MAX_GEOJSON_BYTES, readGeoJson } from './lib/geojson.ts';
 import { mimeType } from './lib/mime.ts';
+import { ProductError, readProduct } from './lib/products/product.ts';
+import { productFragment, productProperties } from './lib/products/properties.ts';
 
 const feature = z.object({
   type: z.literal('Feature'),
@@ -35,10 +40,14 @@ const PRODUCT_DATES = ['datetime', 'start_datetime', 'end_datetime', 'created', 
 
 /**
  * What its feature updates set, as the model shipped beside it names them
- * (deploy/models/DEMO_PRODUCT.xml): the product's dates, and a `file` fragment.
+ * (deploy/models/DEMO_PRODUCT.xml): the product's dates, what its format says of it (`product`,
+ * `variables`, `raster`), and a `file` fragment.
  */
-const productProperties = z.strictObject({
+const updated = z.strictObject({
   ...Object.fromEntries(PRODUCT_DATES.map((name) => [name, featureDate().optional()])),
+  product: productFragment.optional(),
+  variables: z.array(z.json()).optional(),
+  raster: z.json().optional(),
   file: z.strictObject({
     name: z.string(),
     path: z.string(),
@@ -55,7 +64,7 @@ export default defineWorker({
   accepts: ['product-file', 'extracted-files'],
   produces: 'geojson-update',
   emits: ['feature-update'],
-  featureProperties: productProperties,
+  featureProperties: updated,
   input: z.union([
     z.object({
       path: absolutePath,
@@ -72,13 +81,19 @@ export default defineWorker({
         ? [{ id: body.id ?? basename(body.path), path: body.path }]
         : body.files.map((file) => ({ id: file.path, path: join(body.target, file.path) }));
     const features: Feature[] = [];
+    const unread: string[] = [];
     for (const product of products) {
-      const feature = await describe(product.id, product.path, signal).catch((cause: unknown) => {
-        if (errorCode(cause) === 'ENOENT') return undefined;
-        throw cause;
-      });
-      if (feature === undefined) return error(`product file ${product.path} does not exist`);
-      features.push(feature);
+      const described = await describe(product.id, product.path, signal, 'path' in body).catch(
+        (cause: unknown) => {
+          if (errorCode(cause) === 'ENOENT') return undefined;
+          throw cause;
+        },
+      );
+      if (described === undefined) return error(`product file ${product.path} does not exist`);
+      // One product: its file cannot be read as what it is. Of many: said, and described as a file.
+      if (described.feature === undefined) return invalid(described.problem);
+      if (described.problem !== undefined) unread.push(described.problem);
+      features.push(described.feature);
     }
     const only = features[0];
     if ('path' in body && only !== undefined) {
@@ -96,7 +111,7 @@ export default defineWorker({
             ];
       return success({ content: only, events });
     }
-    return success({ content: { type: 'FeatureCollection', features } });
+    return success({ content: { type: 'FeatureCollection', features }, messages: unread });
   },
 });
 
@@ -119,12 +134,28 @@ function asDateTime(value: unknown): string | undefined {
   return featureDate().safeParse(text).success ? text : undefined;
 }
 
-async function describe(id: string, path: string, signal: Context['signal']): Promise<Feature> {
+async function describe(
+  id: string,
+  path: string,
+  signal: Context['signal'],
+  /** The request's only product: one that cannot be read is the answer, not a feature. */
+  only: boolean,
+): Promise<{ feature: Feature; problem?: string } | { feature?: undefined; problem: string }> {
   const info = await stat(path);
   if (!info.isFile()) throw Object.assign(new Error(`${path} is not a file`), { code: 'ENOENT' });
+  // Its format first, from a few bytes: a product that cannot be read is answered before it is hashed.
+  let problem: string | undefined;
+  const product = await readProduct(path).catch((cause: unknown) => {
+    if (!(cause instanceof ProductError)) throw cause;
+    problem = `product file ${path}: ${cause.message}`;
+    return undefined;
+  });
+  if (problem !== undefined && only) return { problem };
   const [{ md5, size }, mime] = await Promise.all([md5File(path, signal), mimeType(path)]);
   const geo =
-    (mime === 'application/geo+json' || mime === 'application/json') && size <= MAX_GEOJSON_BYTES
+    product === undefined &&
+    (mime === 'application/geo+json' || mime === 'application/json') &&
+    size <= MAX_GEOJSON_BYTES
       ? await readGeoJson(path)
       : undefined;
   const productDates = Object.fromEntries(
@@ -133,13 +164,15 @@ async function describe(id: string, path: string, signal: Context['signal']): Pr
       return typeof value === 'string' ? [[key, value]] : [];
     }),
   );
-  return {
+  const place = product?.footprint ?? geo;
+  const feature: Feature = {
     type: 'Feature',
     id,
-    geometry: (geo?.geometry ?? null) as z.core.util.JSONType,
-    ...(geo?.bbox ? { bbox: geo.bbox } : {}),
+    geometry: (place?.geometry ?? null) as z.core.util.JSONType,
+    ...(place?.bbox ? { bbox: [...place.bbox] } : {}),
     properties: {
       ...productDates,
+      ...(product === undefined ? {} : productProperties(product)),
       file: {
         name: basename(path),
         path,
@@ -151,4 +184,5 @@ async function describe(id: string, path: string, signal: Context['signal']): Pr
       },
     },
   };
+  return problem === undefined ? { feature } : { feature, problem };
 }

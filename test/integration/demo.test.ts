@@ -30,15 +30,22 @@ describe('npm run demo', () => {
     // The workflow's three (GRANTED twice, SUCCESS), then the single product's two (GRANTED, SUCCESS).
     expect(stdout.match(/^ResponseEvent /gm)).toHaveLength(5);
     expect(stdout).toMatch(/^ResponseEvent SUCCESS +worker extract-metadata$/m);
-    expect(stdout).toMatch(/^ {2}content: FeatureCollection of 3 features$/m);
+    expect(stdout).toMatch(/^ {2}content: FeatureCollection of 4 features$/m);
     expect(stdout).toMatch(
       /^ {4}\{"type":"Feature","id":"products\/granule-1\.geojson".*"bbox":\[1\.2,43\.5,2\.2,44\.5\]/m,
+    );
+    // The single product, NetCDF-4 (functions/samples/): its cells' extent (centres 43.5 to 44.5 by a third
+    // of a degree, -2 to -1 by a quarter) and its times (0, 5 and 10 minutes after 10:00).
+    expect(stdout).toMatch(
+      /^ {2}NetCDF-4: footprint bbox \[-2\.125,43\.33333\d*,-0\.875,44\.66666\d*\], time coverage 2024-05-01T10:00:00Z → 2024-05-01T10:10:00Z \(calendar standard\)$/m,
     );
     // The single-product request: extract-metadata updates the product's feature in rs-fem (stood in for).
     expect(stdout).toMatch(
       /^FeatureUpdateRequestEvent to rs-fem {2}feature URN:FEATURE:DATA:DEMO:[0-9a-f-]{36}:V1 \(model DEMO_PRODUCT\)$/m,
     );
-    expect(stdout).toMatch(/^ {2}\{"geometry":\{"type":"Polygon".*"start_datetime":"2024-05-01T10:00:00Z"/m);
+    expect(stdout).toMatch(
+      /^ {2}\{"properties":\{"start_datetime":"2024-05-01T10:00:00Z","end_datetime":"2024-05-01T10:10:00Z","product":\{"format":"NetCDF-4"/m,
+    );
     // Checked as rs-fem would, against the product's model (deploy/models/DEMO_PRODUCT.xml).
     expect(stdout).toMatch(/^ {2}rs-fem would store it \(request id new, model DEMO_PRODUCT checked\)$/m);
     expect(stdout).toMatch(/^trace [0-9a-f]{32}$/m);

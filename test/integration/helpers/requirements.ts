@@ -66,6 +66,21 @@ export const KUSTOMIZE: Requirement = {
     if (major < 4) throw new Error(`kustomize ${major} is too old`);
   },
 };
+export const GDAL: Requirement = {
+  name: "GDAL's command-line tools (gdal_create, gdal_translate, gdalinfo)",
+  howToGet: 'apt-get install -y gdal-bin',
+  check: runs('gdalinfo', '--version'),
+};
+export const NETCDF_TOOLS: Requirement = {
+  name: "netCDF's tools (ncgen, ncdump)",
+  howToGet: 'apt-get install -y netcdf-bin',
+  check: runs('ncdump'),
+};
+export const HDF5_TOOLS: Requirement = {
+  name: "HDF5's tools (h5import, h5dump)",
+  howToGet: 'apt-get install -y hdf5-tools',
+  check: runs('h5dump', '--version'),
+};
 export const RABBITMQ_SERVER: Requirement = {
   name: 'rabbitmq-server, to start private RabbitMQ nodes',
   howToGet: 'apt-get install -y rabbitmq-server',
