@@ -69,12 +69,18 @@ export interface CfTime {
 
 /** Reads `units` and `calendar`; a value that is no CF time unit is refused, naming it. */
 export function cfTime(units: string, calendar = 'standard'): CfTime {
-  const match = /^\s*(\w+)\s+since\s+(-?\d{1,4})-(\d{1,2})-(\d{1,2})(?:[T\s]+(\d{1,2}):(\d{1,2})(?::(\d{1,2}(?:\.\d*)?))?)?\s*(Z|UTC|[+-]\d{1,2}(?::?\d{2})?)?\s*$/i.exec(units);
+  const match =
+    /^\s*(\w+)\s+since\s+(-?\d{1,4})-(\d{1,2})-(\d{1,2})(?:[T\s]+(\d{1,2}):(\d{1,2})(?::(\d{1,2}(?:\.\d*)?))?)?\s*(Z|UTC|[+-]\d{1,2}(?::?\d{2})?)?\s*$/i.exec(
+      units,
+    );
   const unitSeconds = SECONDS[match?.[1]?.toLowerCase() ?? ''];
   const kind = CALENDARS[calendar.toLowerCase()];
   if (match === null || unitSeconds === undefined)
-    throw new ProductError(`time units ${JSON.stringify(units)} are not "<seconds|minutes|hours|days> since <date>"`);
-  if (kind === undefined) throw new ProductError(`time calendar ${JSON.stringify(calendar)} is not one this reads`);
+    throw new ProductError(
+      `time units ${JSON.stringify(units)} are not "<seconds|minutes|hours|days> since <date>"`,
+    );
+  if (kind === undefined)
+    throw new ProductError(`time calendar ${JSON.stringify(calendar)} is not one this reads`);
   const [year, month, date] = [Number(match[2]), Number(match[3]), Number(match[4])];
   if (month < 1 || month > 12 || date < 1 || date > monthDays(kind, year, month))
     throw new ProductError(`time units ${JSON.stringify(units)}: no such date in the ${calendar} calendar`);
@@ -96,7 +102,10 @@ function dayNumber(calendar: Calendar, year: number, month: number, date: number
   else if (calendar === 'noleap' || calendar === 'all_leap') days = (year - 1) * yearDays(calendar, 1);
   else {
     const y = year - 1;
-    days = y * 365 + Math.floor(y / 4) - (calendar === 'gregorian' ? Math.floor(y / 100) - Math.floor(y / 400) : 0);
+    days =
+      y * 365 +
+      Math.floor(y / 4) -
+      (calendar === 'gregorian' ? Math.floor(y / 100) - Math.floor(y / 400) : 0);
   }
   for (let m = 1; m < month; m += 1) days += monthDays(calendar, year, m);
   return days + date - 1;

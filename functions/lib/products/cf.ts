@@ -6,7 +6,7 @@
  */
 import { cfDate, cfTime } from './cf-time.ts';
 import { type AttributeValue, type Dataset, numeric, text, type Variable } from './dataset.ts';
-import { type Footprint, cellExtent, footprint } from './footprint.ts';
+import { cellExtent, type Footprint, footprint } from './footprint.ts';
 import { ProductError } from './format.ts';
 
 export interface TimeCoverage {
@@ -16,14 +16,23 @@ export interface TimeCoverage {
 }
 
 const attr = (variable: Variable, name: string) => text(variable.attributes[name])?.toLowerCase();
-const named = (variable: Variable, ...names: string[]) => names.includes(variable.name.split('/').at(-1)?.toLowerCase() ?? '');
+const named = (variable: Variable, ...names: string[]) =>
+  names.includes(variable.name.split('/').at(-1)?.toLowerCase() ?? '');
 
 function isLatitude(v: Variable): boolean {
-  return attr(v, 'standard_name') === 'latitude' || /^degrees?_?n(orth)?$/.test(attr(v, 'units') ?? '') || named(v, 'lat', 'latitude');
+  return (
+    attr(v, 'standard_name') === 'latitude' ||
+    /^degrees?_?n(orth)?$/.test(attr(v, 'units') ?? '') ||
+    named(v, 'lat', 'latitude')
+  );
 }
 
 function isLongitude(v: Variable): boolean {
-  return attr(v, 'standard_name') === 'longitude' || /^degrees?_?e(ast)?$/.test(attr(v, 'units') ?? '') || named(v, 'lon', 'longitude');
+  return (
+    attr(v, 'standard_name') === 'longitude' ||
+    /^degrees?_?e(ast)?$/.test(attr(v, 'units') ?? '') ||
+    named(v, 'lon', 'longitude')
+  );
 }
 
 /** The footprint, or why there is none. */
@@ -32,7 +41,8 @@ export async function cfFootprint(dataset: Dataset): Promise<Footprint | string>
   if (projected !== undefined) return projected;
   const lat = dataset.variables.find(isLatitude);
   const lon = dataset.variables.find(isLongitude);
-  if (lat === undefined || lon === undefined) return 'it has no latitude and longitude coordinates, nor a grid mapping';
+  if (lat === undefined || lon === undefined)
+    return 'it has no latitude and longitude coordinates, nor a grid mapping';
   const [lats, lons] = await Promise.all([dataset.values(lat), dataset.values(lon)]);
   const gridded = lat.shape.length === 1 && lon.shape.length === 1;
   const y = gridded ? cellExtent(masked(lats, lat)) : range(masked(lats, lat));
@@ -42,10 +52,16 @@ export async function cfFootprint(dataset: Dataset): Promise<Footprint | string>
 }
 
 async function projectedExtent(dataset: Dataset): Promise<Footprint | undefined> {
-  const x = dataset.variables.find((v) => attr(v, 'standard_name') === 'projection_x_coordinate' && v.shape.length === 1);
-  const y = dataset.variables.find((v) => attr(v, 'standard_name') === 'projection_y_coordinate' && v.shape.length === 1);
+  const x = dataset.variables.find(
+    (v) => attr(v, 'standard_name') === 'projection_x_coordinate' && v.shape.length === 1,
+  );
+  const y = dataset.variables.find(
+    (v) => attr(v, 'standard_name') === 'projection_y_coordinate' && v.shape.length === 1,
+  );
   const mapped = dataset.variables.find((v) => text(v.attributes.grid_mapping) !== undefined);
-  const mapping = dataset.variables.find((v) => v.name.split('/').at(-1) === text(mapped?.attributes.grid_mapping));
+  const mapping = dataset.variables.find(
+    (v) => v.name.split('/').at(-1) === text(mapped?.attributes.grid_mapping),
+  );
   if (x === undefined || y === undefined || mapping === undefined) return undefined;
   const crs = gridMappingCrs(mapping.attributes);
   const scale = (v: Variable) => (attr(v, 'units') === 'km' ? 1000 : 1);
@@ -61,7 +77,10 @@ export function gridMappingCrs(a: Readonly<Record<string, AttributeValue>>): str
   if (wkt !== undefined) return wkt;
   const n = (name: string) => numeric(a[name]);
   const p = (key: string, name: string) => (n(name) === undefined ? '' : ` +${key}=${n(name)}`);
-  const earth = n('semi_major_axis') === undefined ? ' +datum=WGS84' : `${p('a', 'semi_major_axis')}${n('semi_minor_axis') === undefined ? p('rf', 'inverse_flattening') : p('b', 'semi_minor_axis')}`;
+  const earth =
+    n('semi_major_axis') === undefined
+      ? ' +datum=WGS84'
+      : `${p('a', 'semi_major_axis')}${n('semi_minor_axis') === undefined ? p('rf', 'inverse_flattening') : p('b', 'semi_minor_axis')}`;
   const common = `${p('x_0', 'false_easting')}${p('y_0', 'false_northing')}${earth} +units=m +no_defs`;
   switch (text(a.grid_mapping_name)) {
     case 'latitude_longitude':
@@ -70,7 +89,10 @@ export function gridMappingCrs(a: Readonly<Record<string, AttributeValue>>): str
       return `+proj=tmerc${p('lat_0', 'latitude_of_projection_origin')}${p('lon_0', 'longitude_of_central_meridian')}${p('k_0', 'scale_factor_at_central_meridian')}${common}`;
     case 'polar_stereographic': {
       const pole = n('latitude_of_projection_origin') ?? 90;
-      const ts = n('standard_parallel') === undefined ? p('k_0', 'scale_factor_at_projection_origin') : p('lat_ts', 'standard_parallel');
+      const ts =
+        n('standard_parallel') === undefined
+          ? p('k_0', 'scale_factor_at_projection_origin')
+          : p('lat_ts', 'standard_parallel');
       return `+proj=stere +lat_0=${pole}${p('lon_0', 'straight_vertical_longitude_from_pole')}${ts}${common}`;
     }
     case 'lambert_conformal_conic': {
@@ -85,7 +107,9 @@ export function gridMappingCrs(a: Readonly<Record<string, AttributeValue>>): str
 }
 
 function masked(values: Float64Array, variable: Variable): Float64Array {
-  const fill = [numeric(variable.attributes._FillValue), numeric(variable.attributes.missing_value)].filter((v) => v !== undefined);
+  const fill = [numeric(variable.attributes._FillValue), numeric(variable.attributes.missing_value)].filter(
+    (v) => v !== undefined,
+  );
   return fill.length === 0 ? values : values.map((value) => (fill.includes(value) ? Number.NaN : value));
 }
 
@@ -103,13 +127,16 @@ function range(values: Float64Array): [number, number] | undefined {
 /** The time coverage, from the coordinate named `time` or whose standard_name or axis says time. */
 export async function cfTimeCoverage(dataset: Dataset): Promise<TimeCoverage | undefined> {
   const time = dataset.variables.find(
-    (v) => (attr(v, 'standard_name') === 'time' || attr(v, 'axis') === 't' || named(v, 'time')) && / since /i.test(text(v.attributes.units) ?? ''),
+    (v) =>
+      (attr(v, 'standard_name') === 'time' || attr(v, 'axis') === 't' || named(v, 'time')) &&
+      / since /i.test(text(v.attributes.units) ?? ''),
   );
   if (time === undefined) return undefined;
   const calendar = text(time.attributes.calendar) ?? 'standard';
   const reference = cfTime(text(time.attributes.units) ?? '', calendar);
   const span = range(masked(await dataset.values(time), time));
   if (span === undefined) return undefined;
-  if (Math.abs(span[0]) > 1e15 || Math.abs(span[1]) > 1e15) throw new ProductError(`variable ${time.name} holds times out of any calendar`);
+  if (Math.abs(span[0]) > 1e15 || Math.abs(span[1]) > 1e15)
+    throw new ProductError(`variable ${time.name} holds times out of any calendar`);
   return { start: cfDate(reference, span[0]), end: cfDate(reference, span[1]), calendar };
 }

@@ -33,7 +33,8 @@ export const count = (shape: readonly number[]) => shape.reduce((product, size) 
 /** An attribute as text, when it is one. */
 export function text(value: AttributeValue | undefined): string | undefined {
   if (typeof value === 'string') return value.trim() === '' ? undefined : value.trim();
-  if (Array.isArray(value) && value.every((part) => typeof part === 'string')) return value.join('').trim() || undefined;
+  if (Array.isArray(value) && value.every((part) => typeof part === 'string'))
+    return value.join('').trim() || undefined;
   return undefined;
 }
 

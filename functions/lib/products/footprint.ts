@@ -30,7 +30,8 @@ export function footprint(extent: BBox, crs?: string): Footprint {
     }
   }
   const ring = corners.map(transform).map(([x = Number.NaN, y = Number.NaN]) => [x, y]);
-  if (!ring.flat().every(Number.isFinite)) throw new ProductError('its corners do not transform to longitudes and latitudes');
+  if (!ring.flat().every(Number.isFinite))
+    throw new ProductError('its corners do not transform to longitudes and latitudes');
   const xs = ring.map((point) => point[0] as number);
   const ys = ring.map((point) => point[1] as number);
   return {

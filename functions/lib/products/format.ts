@@ -21,7 +21,8 @@ export async function productFormat(path: string): Promise<ProductFormat | undef
     const head = Buffer.alloc(8);
     const { bytesRead } = await file.read(head, 0, 8, 0);
     if (bytesRead < 4) return undefined;
-    if (head.subarray(0, 3).toString('latin1') === 'CDF' && [1, 2, 5].includes(head[3] ?? 0)) return 'netcdf-classic';
+    if (head.subarray(0, 3).toString('latin1') === 'CDF' && [1, 2, 5].includes(head[3] ?? 0))
+      return 'netcdf-classic';
     const tiff = head.subarray(0, 4).toString('hex');
     if (['49492a00', '4d4d002a', '49492b00', '4d4d002b'].includes(tiff)) return 'geotiff';
     for (const offset of HDF5_OFFSETS) {

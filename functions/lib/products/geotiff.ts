@@ -39,11 +39,14 @@ export async function readGeoTiff(path: string): Promise<GeoTiffMetadata> {
   }
   try {
     const bands = image.getSamplesPerPixel();
-    const dataTypes = Array.from({ length: bands }, (_, i) => gdalType(image.getSampleFormat(i), image.getBitsPerSample(i)));
+    const dataTypes = Array.from({ length: bands }, (_, i) =>
+      gdalType(image.getSampleFormat(i), image.getBitsPerSample(i)),
+    );
     const keys = image.getGeoKeys() ?? {};
     const code = keys.ProjectedCSTypeGeoKey ?? keys.GeographicTypeGeoKey;
     const located = locate(image, keys);
-    const resolution = typeof located === 'string' ? undefined : (image.getResolution().slice(0, 2) as [number, number]);
+    const resolution =
+      typeof located === 'string' ? undefined : (image.getResolution().slice(0, 2) as [number, number]);
     const date = await image.fileDirectory.loadValue('DateTime').catch(() => undefined);
     return {
       raster: {
@@ -51,7 +54,9 @@ export async function readGeoTiff(path: string): Promise<GeoTiffMetadata> {
         height: image.getHeight(),
         bands,
         dataTypes,
-        ...(resolution === undefined ? {} : { resolution: [Math.abs(resolution[0]), Math.abs(resolution[1])] as const }),
+        ...(resolution === undefined
+          ? {}
+          : { resolution: [Math.abs(resolution[0]), Math.abs(resolution[1])] as const }),
         ...(typeof code === 'number' && code > 0 && code < 32767 ? { crs: `EPSG:${code}` } : {}),
       },
       footprint: located,
@@ -80,7 +85,8 @@ function locate(image: { getBoundingBox(): number[] }, keys: Record<string, unkn
  */
 function withPole(definition: string): string {
   const parallel = /\+lat_ts=(-?[\d.]+)/.exec(definition)?.[1];
-  if (!/\+proj=stere\b/.test(definition) || /\+lat_0=/.test(definition) || parallel === undefined) return definition;
+  if (!/\+proj=stere\b/.test(definition) || /\+lat_0=/.test(definition) || parallel === undefined)
+    return definition;
   return definition.replace('+proj=stere', `+proj=stere +lat_0=${Number(parallel) < 0 ? -90 : 90}`);
 }
 
@@ -93,5 +99,7 @@ function gdalType(format: number, bits: number): string {
 /** `YYYY:MM:DD HH:MM:SS`, the TIFF form, as ISO 8601 in UTC (TIFF gives no zone). */
 function tiffDate(value: string): string | undefined {
   const match = /^(\d{4}):(\d{2}):(\d{2}) (\d{2}):(\d{2}):(\d{2})/.exec(value.trim());
-  return match === null ? undefined : `${match[1]}-${match[2]}-${match[3]}T${match[4]}:${match[5]}:${match[6]}Z`;
+  return match === null
+    ? undefined
+    : `${match[1]}-${match[2]}-${match[3]}T${match[4]}:${match[5]}:${match[6]}Z`;
 }

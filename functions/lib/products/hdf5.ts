@@ -5,14 +5,31 @@
  * attributes it keeps for itself) is left out, as `ncdump` leaves it out.
  */
 import h5wasm from 'h5wasm/node';
-import { type AttributeValue, count, type Dataset, MAX_COORDINATE_VALUES, MAX_VARIABLES, type Variable } from './dataset.ts';
+import {
+  type AttributeValue,
+  count,
+  type Dataset,
+  MAX_COORDINATE_VALUES,
+  MAX_VARIABLES,
+  type Variable,
+} from './dataset.ts';
 import { ProductError } from './format.ts';
 
 type H5Dataset = InstanceType<typeof h5wasm.Dataset>;
 type H5Group = InstanceType<typeof h5wasm.Group>;
 
 /** Attributes that netCDF-4 and HDF5 dimension scales keep for themselves. */
-const HIDDEN = new Set(['_Netcdf4Coordinates', '_Netcdf4Dimid', '_NCProperties', '_nc3_strict', 'CLASS', 'NAME', 'REFERENCE_LIST', 'DIMENSION_LIST', '_FillValue']);
+const HIDDEN = new Set([
+  '_Netcdf4Coordinates',
+  '_Netcdf4Dimid',
+  '_NCProperties',
+  '_nc3_strict',
+  'CLASS',
+  'NAME',
+  'REFERENCE_LIST',
+  'DIMENSION_LIST',
+  '_FillValue',
+]);
 const DIMENSION_ONLY = 'This is a netCDF dimension but not a netCDF variable';
 
 export async function openHdf5(path: string): Promise<Dataset> {
@@ -38,7 +55,9 @@ export async function openHdf5(path: string): Promise<Dataset> {
     };
   } catch (cause) {
     file.close();
-    throw cause instanceof ProductError ? cause : new ProductError(`HDF5 cannot read it: ${(cause as Error).message ?? cause}`);
+    throw cause instanceof ProductError
+      ? cause
+      : new ProductError(`HDF5 cannot read it: ${(cause as Error).message ?? cause}`);
   }
 }
 
@@ -67,10 +86,18 @@ function describe(dataset: H5Dataset, name: string): Variable | undefined {
   const shape = dataset.shape ?? [];
   // A dimension scale (a netCDF-4 coordinate variable) is its own dimension.
   if (dataset.attrs.CLASS?.value === 'DIMENSION_SCALE' && shape.length === 1)
-    return { name, dimensions: [name.split('/').at(-1) ?? name], shape, type: typeName(dataset.metadata), attributes };
+    return {
+      name,
+      dimensions: [name.split('/').at(-1) ?? name],
+      shape,
+      type: typeName(dataset.metadata),
+      attributes,
+    };
   const dimensions = shape.map((_, index) => {
     const scale = safe(() => dataset.get_attached_scales(index))?.[0];
-    return scale === undefined ? (safe(() => dataset.get_dimension_labels()[index]) ?? `dim${index}`) : scale.split('/').at(-1) ?? scale;
+    return scale === undefined
+      ? (safe(() => dataset.get_dimension_labels()[index]) ?? `dim${index}`)
+      : (scale.split('/').at(-1) ?? scale);
   });
   return { name, dimensions, shape, type: typeName(dataset.metadata), attributes };
 }
@@ -88,12 +115,18 @@ function attributesOf(entity: { attrs: Record<string, { value: unknown }> }): Re
   for (const [name, attribute] of Object.entries(entity.attrs)) {
     if (HIDDEN.has(name)) continue;
     const value = safe(() => attribute.value);
-    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') out[name] = value;
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean')
+      out[name] = value;
     else if (typeof value === 'bigint') out[name] = Number(value);
     else if (ArrayBuffer.isView(value) || Array.isArray(value)) {
-      const list = Array.from(value as ArrayLike<unknown>).map((item) => (typeof item === 'bigint' ? Number(item) : item));
+      const list = Array.from(value as ArrayLike<unknown>).map((item) =>
+        typeof item === 'bigint' ? Number(item) : item,
+      );
       if (list.every((item) => ['string', 'number', 'boolean'].includes(typeof item)))
-        out[name] = list.length === 1 ? (list[0] as string | number | boolean) : (list as (string | number | boolean)[]);
+        out[name] =
+          list.length === 1
+            ? (list[0] as string | number | boolean)
+            : (list as (string | number | boolean)[]);
     }
   }
   return out;
@@ -101,11 +134,18 @@ function attributesOf(entity: { attrs: Record<string, { value: unknown }> }): Re
 
 /** netCDF's names for HDF5's types (those `ncdump -h` writes). */
 function typeName(metadata: { type: number; size: number; signed?: boolean }): string {
-  if (metadata.type === 1) return metadata.size === 4 ? 'float' : metadata.size === 8 ? 'double' : `float${metadata.size * 8}`;
+  if (metadata.type === 1)
+    return metadata.size === 4 ? 'float' : metadata.size === 8 ? 'double' : `float${metadata.size * 8}`;
   if (metadata.type === 0) {
     const names: Record<number, string> = { 1: 'byte', 2: 'short', 4: 'int', 8: 'int64' };
     const name = names[metadata.size] ?? `int${metadata.size * 8}`;
-    return metadata.signed === false ? (metadata.size === 4 ? 'uint' : metadata.size === 8 ? 'uint64' : `u${name}`) : name;
+    return metadata.signed === false
+      ? metadata.size === 4
+        ? 'uint'
+        : metadata.size === 8
+          ? 'uint64'
+          : `u${name}`
+      : name;
   }
   if (metadata.type === 3) return 'string';
   return `hdf5-class-${metadata.type}`;
@@ -114,8 +154,11 @@ function typeName(metadata: { type: number; size: number; signed?: boolean }): s
 function valuesOf(dataset: H5Dataset, variable: Variable): Float64Array {
   const values = count(variable.shape);
   if (values > MAX_COORDINATE_VALUES)
-    throw new ProductError(`variable ${variable.name} has ${values} values, more than the ${MAX_COORDINATE_VALUES} read`);
+    throw new ProductError(
+      `variable ${variable.name} has ${values} values, more than the ${MAX_COORDINATE_VALUES} read`,
+    );
   const data = safe(() => dataset.value);
-  if (!ArrayBuffer.isView(data) && !Array.isArray(data)) throw new ProductError(`variable ${variable.name} is not numeric`);
+  if (!ArrayBuffer.isView(data) && !Array.isArray(data))
+    throw new ProductError(`variable ${variable.name} is not numeric`);
   return Float64Array.from(data as ArrayLike<number | bigint>, (item) => Number(item));
 }

@@ -53,7 +53,9 @@ export async function readProduct(path: string): Promise<ProductMetadata | undef
   const format = await productFormat(path);
   const claimed = /\.(nc|nc4|cdf|netcdf|h5|hdf5|he5|tif|tiff)$/i.exec(path)?.[1];
   if (format === undefined && claimed !== undefined)
-    throw new ProductError(`its name says .${claimed}, but its first bytes are no NetCDF, HDF5 or TIFF signature`);
+    throw new ProductError(
+      `its name says .${claimed}, but its first bytes are no NetCDF, HDF5 or TIFF signature`,
+    );
   if (format === undefined) return undefined;
   if (format === 'geotiff') {
     const { readGeoTiff } = await import('./geotiff.ts');
@@ -71,24 +73,31 @@ export async function readProduct(path: string): Promise<ProductMetadata | undef
       ? await (await import('./hdf5.ts')).openHdf5(path)
       : await (await import('./netcdf-classic.ts')).openNetcdfClassic(path);
   try {
-    return await describe(dataset, format === 'netcdf-classic' ? 'NetCDF classic' : netcdf4(dataset) ? 'NetCDF-4' : 'HDF5');
+    return await describe(
+      dataset,
+      format === 'netcdf-classic' ? 'NetCDF classic' : netcdf4(dataset) ? 'NetCDF-4' : 'HDF5',
+    );
   } finally {
     dataset.close();
   }
 }
 
-const located = (place: Footprint | string) => (typeof place === 'string' ? { noFootprint: place } : { footprint: place });
+const located = (place: Footprint | string) =>
+  typeof place === 'string' ? { noFootprint: place } : { footprint: place };
 
 /** An HDF5 file netCDF-4 wrote: it says so, or its dimensions are netCDF's. */
 const netcdf4 = (dataset: Dataset) =>
-  text(dataset.attributes.Conventions)?.startsWith('CF') === true || dataset.variables.some((v) => v.dimensions.some((d) => !/^dim\d+$/.test(d)));
+  text(dataset.attributes.Conventions)?.startsWith('CF') === true ||
+  dataset.variables.some((v) => v.dimensions.some((d) => !/^dim\d+$/.test(d)));
 
 async function describe(dataset: Dataset, format: ProductMetadata['format']): Promise<ProductMetadata> {
   const { cfFootprint, cfTimeCoverage } = await import('./cf.ts');
   const [place, time] = await Promise.all([cfFootprint(dataset), cfTimeCoverage(dataset)]);
   const attributes: CatalogueAttributes = {};
   for (const [name, sources] of Object.entries(CATALOGUE_ATTRIBUTES)) {
-    const value = sources.map((source) => text(dataset.attributes[source])).find((found) => found !== undefined);
+    const value = sources
+      .map((source) => text(dataset.attributes[source]))
+      .find((found) => found !== undefined);
     if (value !== undefined) attributes[name as keyof CatalogueAttributes] = value;
   }
   return {

@@ -28,7 +28,9 @@ export function productProperties(meta: ProductMetadata): Record<string, z.core.
       ...(meta.time === undefined ? {} : { calendar: meta.time.calendar }),
       ...(meta.noFootprint === undefined ? {} : { noFootprint: meta.noFootprint }),
     },
-    ...(meta.variables === undefined ? {} : { variables: json(meta.variables.slice(0, MAX_LISTED_VARIABLES)) }),
+    ...(meta.variables === undefined
+      ? {}
+      : { variables: json(meta.variables.slice(0, MAX_LISTED_VARIABLES)) }),
     ...(meta.raster === undefined ? {} : { raster: json(meta.raster) }),
   };
 }
