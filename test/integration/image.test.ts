@@ -322,7 +322,12 @@ describe.runIf(ready)('the image as deploy/kubernetes/worker.yaml runs it', () =
       ],
     );
     expect(deployed.output()).not.toContain('"msg":"cannot start"');
-    expect(deployed.output()).toContain('"workerTypes":["extract-metadata"]');
+    // Its log comes through the engine, which may pass it on after /readyz has answered.
+    await waitUntil(
+      async () => deployed.output().includes('"workerTypes":["extract-metadata"]'),
+      10_000,
+      'the consuming line naming the one type',
+    );
     const responses = await broker.observe(RESPONSE_EXCHANGE);
     const requestId = `it-deployed-${run}`;
     await broker.publishRequest('extract-metadata', {
