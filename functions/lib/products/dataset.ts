@@ -3,6 +3,8 @@
  * it: global attributes and variables with their dimensions, type and attributes, and the values of
  * the few variables it asks for (coordinates and time, never whole data arrays).
  */
+import { ProductError } from './format.ts';
+
 export type AttributeValue = string | number | boolean | readonly (string | number | boolean)[];
 
 export interface Variable {
@@ -28,7 +30,15 @@ export const MAX_VARIABLES = 2000;
 /** The most values read of one coordinate or time variable (32 MB of doubles). */
 export const MAX_COORDINATE_VALUES = 4 * 1024 * 1024;
 
-export const count = (shape: readonly number[]) => shape.reduce((product, size) => product * size, 1);
+/** How many values a variable of that shape holds: a ProductError past `MAX_COORDINATE_VALUES`. */
+export function readableCount(name: string, shape: readonly number[]): number {
+  const values = shape.reduce((product, size) => product * size, 1);
+  if (values > MAX_COORDINATE_VALUES)
+    throw new ProductError(
+      `variable ${name} has ${values} values, more than the ${MAX_COORDINATE_VALUES} read`,
+    );
+  return values;
+}
 
 /** An attribute as text, when it is one. */
 export function text(value: AttributeValue | undefined): string | undefined {

@@ -5,14 +5,7 @@
  * attributes it keeps for itself) is left out, as `ncdump` leaves it out.
  */
 import h5wasm from 'h5wasm/node';
-import {
-  type AttributeValue,
-  count,
-  type Dataset,
-  MAX_COORDINATE_VALUES,
-  MAX_VARIABLES,
-  type Variable,
-} from './dataset.ts';
+import { type AttributeValue, type Dataset, MAX_VARIABLES, readableCount, type Variable } from './dataset.ts';
 import { ProductError } from './format.ts';
 
 type H5Dataset = InstanceType<typeof h5wasm.Dataset>;
@@ -152,11 +145,7 @@ function typeName(metadata: { type: number; size: number; signed?: boolean }): s
 }
 
 function valuesOf(dataset: H5Dataset, variable: Variable): Float64Array {
-  const values = count(variable.shape);
-  if (values > MAX_COORDINATE_VALUES)
-    throw new ProductError(
-      `variable ${variable.name} has ${values} values, more than the ${MAX_COORDINATE_VALUES} read`,
-    );
+  readableCount(variable.name, variable.shape);
   const data = safe(() => dataset.value);
   if (!ArrayBuffer.isView(data) && !Array.isArray(data))
     throw new ProductError(`variable ${variable.name} is not numeric`);

@@ -5,14 +5,7 @@
  */
 import { open } from 'node:fs/promises';
 import { NetCDFReader } from 'netcdfjs';
-import {
-  type AttributeValue,
-  count,
-  type Dataset,
-  MAX_COORDINATE_VALUES,
-  MAX_VARIABLES,
-  type Variable,
-} from './dataset.ts';
+import { type AttributeValue, type Dataset, MAX_VARIABLES, readableCount, type Variable } from './dataset.ts';
 import { ProductError } from './format.ts';
 
 const MAX_HEADER_BYTES = 16 * 1024 * 1024;
@@ -108,14 +101,10 @@ async function readValues(
   recordStep: number,
   size: number,
 ) {
-  const values = count(shape);
+  const values = readableCount(raw.name, shape);
   const width = TYPE_BYTES[raw.type];
   if (width === undefined || raw.type === 'char')
     throw new ProductError(`variable ${raw.name} is not numeric`);
-  if (values > MAX_COORDINATE_VALUES)
-    throw new ProductError(
-      `variable ${raw.name} has ${values} values, more than the ${MAX_COORDINATE_VALUES} read`,
-    );
   const perRecord = raw.record ? values / Math.max(1, shape[0] ?? 1) : values;
   const records = raw.record ? (shape[0] ?? 0) : 1;
   const last = Number(raw.offset) + (records - 1) * (raw.record ? recordStep : 0) + perRecord * width;
