@@ -25,13 +25,25 @@ const HIDDEN = new Set([
 ]);
 const DIMENSION_ONLY = 'This is a netCDF dimension but not a netCDF variable';
 
+/** HDF5's errors thrown, with their stack of causes, rather than printed on stderr (the host's log is JSON). */
+const quiet = h5wasm.ready.then((module) => {
+  module.activate_throwing_error_handler();
+});
+
+/** The deepest cause HDF5 gives, where it says one: `H5F__super_read(): truncated file: eof = 3000...`. */
+function hdf5Problem(cause: unknown): string {
+  const message = String((cause as Error).message ?? cause);
+  const causes = [...message.matchAll(/ in (\w+\(\)): (.+)$/gm)].map((m) => `${m[1]}: ${m[2]}`);
+  return causes.at(-1) ?? message.split('\n')[0] ?? message;
+}
+
 export async function openHdf5(path: string): Promise<Dataset> {
-  await h5wasm.ready;
+  await quiet;
   let file: InstanceType<typeof h5wasm.File>;
   try {
     file = new h5wasm.File(path, 'r');
   } catch (cause) {
-    throw new ProductError(`HDF5 cannot open it: ${(cause as Error).message ?? cause}`);
+    throw new ProductError(`HDF5 cannot open it: ${hdf5Problem(cause)}`);
   }
   try {
     const datasets: { variable: Variable; dataset: H5Dataset }[] = [];
@@ -50,7 +62,7 @@ export async function openHdf5(path: string): Promise<Dataset> {
     file.close();
     throw cause instanceof ProductError
       ? cause
-      : new ProductError(`HDF5 cannot read it: ${(cause as Error).message ?? cause}`);
+      : new ProductError(`HDF5 cannot read it: ${hdf5Problem(cause)}`);
   }
 }
 
