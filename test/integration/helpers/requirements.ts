@@ -32,6 +32,18 @@ const runs =
   () =>
     execute(command, args, { timeout: 15_000 });
 
+/** A command from a Debian package, there when `command ...args` runs. */
+const debianCommand = (
+  name: string,
+  debianPackage: string,
+  command: string,
+  ...args: string[]
+): Requirement => ({
+  name,
+  howToGet: `apt-get install -y ${debianPackage}`,
+  check: runs(command, ...args),
+});
+
 export const CONTAINER_ENGINE: Requirement = {
   name: 'a working container engine (podman or docker answering `info`)',
   howToGet: `${ENGINE_INSTALL_HINTS[0]}; npm run image names the other platforms`,
@@ -42,21 +54,14 @@ export const JEMALLOC: Requirement = {
   howToGet: 'apt-get install -y libjemalloc2',
   check: () => imageAllocator(),
 };
-export const OPENSSL: Requirement = {
-  name: 'the openssl command',
-  howToGet: 'apt-get install -y openssl',
-  check: runs('openssl', 'version'),
-};
-export const PROMTOOL: Requirement = {
-  name: "promtool, Prometheus' own checker",
-  howToGet: 'apt-get install -y prometheus',
-  check: runs('promtool', '--version'),
-};
-export const PROMETHEUS: Requirement = {
-  name: 'the prometheus server',
-  howToGet: 'apt-get install -y prometheus',
-  check: runs('prometheus', '--version'),
-};
+export const OPENSSL = debianCommand('the openssl command', 'openssl', 'openssl', 'version');
+export const PROMTOOL = debianCommand(
+  "promtool, Prometheus' own checker",
+  'prometheus',
+  'promtool',
+  '--version',
+);
+export const PROMETHEUS = debianCommand('the prometheus server', 'prometheus', 'prometheus', '--version');
 export const KUSTOMIZE: Requirement = {
   name: 'kubectl with its kustomize 4 or later (kubectl kustomize)',
   howToGet: "install kubectl from the Kubernetes project's packages (Debian's kubernetes-client is too old)",
@@ -66,26 +71,25 @@ export const KUSTOMIZE: Requirement = {
     if (major < 4) throw new Error(`kustomize ${major} is too old`);
   },
 };
-export const GDAL: Requirement = {
-  name: "GDAL's command-line tools (gdal_create, gdal_translate, gdalinfo)",
-  howToGet: 'apt-get install -y gdal-bin',
-  check: runs('gdalinfo', '--version'),
-};
-export const NETCDF_TOOLS: Requirement = {
-  name: "netCDF's tools (ncgen, ncdump)",
-  howToGet: 'apt-get install -y netcdf-bin',
-  check: runs('ncdump'),
-};
-export const HDF5_TOOLS: Requirement = {
-  name: "HDF5's tools (h5import, h5dump)",
-  howToGet: 'apt-get install -y hdf5-tools',
-  check: runs('h5dump', '--version'),
-};
-export const RABBITMQ_SERVER: Requirement = {
-  name: 'rabbitmq-server, to start private RabbitMQ nodes',
-  howToGet: 'apt-get install -y rabbitmq-server',
-  check: runs('rabbitmqctl', 'version'),
-};
+export const GDAL = debianCommand(
+  "GDAL's command-line tools (gdal_create, gdal_translate, gdalinfo)",
+  'gdal-bin',
+  'gdalinfo',
+  '--version',
+);
+export const NETCDF_TOOLS = debianCommand("netCDF's tools (ncgen, ncdump)", 'netcdf-bin', 'ncdump');
+export const HDF5_TOOLS = debianCommand(
+  "HDF5's tools (h5import, h5dump)",
+  'hdf5-tools',
+  'h5dump',
+  '--version',
+);
+export const RABBITMQ_SERVER = debianCommand(
+  'rabbitmq-server, to start private RabbitMQ nodes',
+  'rabbitmq-server',
+  'rabbitmqctl',
+  'version',
+);
 
 /** The folder of this run's answers and skips: the run's own temporary folder (see test/leftovers.ts). */
 export const RUN_NOTES = join(tmpdir(), '.notes');
