@@ -107,7 +107,7 @@ export function resolveSettings(own: WorkerSettings, defaults: Settings): Settin
   return { ...defaults, ...ownSettings(own) };
 }
 
-/** The host variables that set defaults, each with its default in the variable's unit. */
+/** The host variables that set the defaults of workers, each read in its own unit. */
 export const SETTING_VARIABLES = SETTING_NAMES.flatMap((name) => {
   const rule: NumberRule | ChoiceRule<string> = SETTINGS[name];
   if (isChoice(rule)) return [];
@@ -122,7 +122,6 @@ export const SETTING_VARIABLES = SETTING_NAMES.flatMap((name) => {
         .max(rule.max / perUnit)
         .default(rule.default / perUnit)
         .transform((value) => Math.round(value * perUnit)),
-      default: rule.default / perUnit,
     },
   ];
 });
