@@ -17,15 +17,25 @@ const port = parentPort;
 if (port === null) throw new Error('handler-thread.ts runs as a worker thread');
 const post = (message: FromThread, transfer: ArrayBuffer[] = []) => port.postMessage(message, transfer);
 
+/** This thread's own id (Linux), or undefined elsewhere. */
+const tid = ownThreadId();
 lowerOwnPriority();
 
-function lowerOwnPriority(): void {
+function ownThreadId(): number | undefined {
   try {
-    // This thread's own id (Linux): setpriority on it changes this thread alone.
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').at(-1));
+    return Number(readlinkSync('/proc/thread-self').split('/').at(-1));
+  } catch {
+    return undefined;
+  }
+}
+
+function lowerOwnPriority(): void {
+  if (tid === undefined) return; // Elsewhere, handlers run at the host's priority.
+  try {
+    // setpriority on a thread's id changes this thread alone.
     setPriority(tid, Math.min(19, getPriority(tid) + HANDLER_THREAD_NICE));
   } catch {
-    // Elsewhere, handlers run at the host's priority.
+    // Not allowed here: handlers run at the host's priority.
   }
 }
 
@@ -57,7 +67,7 @@ port.on('message', (message: ToThread) => {
       return;
   }
 });
-post({ kind: 'ready', type: definition.type });
+post({ kind: 'ready', type: definition.type, tid });
 
 async function run(id: number, request: RawRequest): Promise<void> {
   const controller = new AbortController();

@@ -39,6 +39,9 @@ export const THREAD_IDLE_MS = 5_000;
  */
 export const GROW_AFTER_MS = 5;
 
+/** A thread's CPU wait looked at longer ago than this tells nothing about now: it is looked at afresh. */
+const CPU_WAIT_STALE_MS = 200;
+
 export interface PoolOptions extends ThreadOptions {
   /** Threads at most: requests beyond wait for one. */
   readonly size: number;
@@ -91,6 +94,8 @@ class ThreadPool {
   #starting = 0;
   #closed = false;
   #sequence = 0;
+  /** Each busy thread's time waiting for a CPU when it was last looked at (see #starved). */
+  readonly #cpuWaitSeen = new WeakMap<PoolThread, { at: number; waitedMs: number }>();
   readonly #options: PoolOptions;
   readonly #idleMs: number;
   readonly #growAfterMs: number;
@@ -169,7 +174,8 @@ class ThreadPool {
 
   /**
    * One more thread, if none is starting already, once the first in line has waited GROW_AFTER_MS and
-   * a thread has been running one handler as long; asked again when that would be due. (Timers run on a
+   * a thread has been running one handler as long, unless the running threads are starved of CPU;
+   * asked again when that would be due. (Timers run on a
    * millisecond clock: one set for GROW_AFTER_MS may fire a fraction of a millisecond early, hence the
    * millisecond of slack.)
    */
@@ -181,13 +187,42 @@ class ThreadPool {
     const now = busyClock();
     let longest = now;
     for (const thread of this.#busy) longest = Math.min(longest, thread.runningSince() ?? now);
-    const due = Math.max(first.since, longest) + this.#growAfterMs;
-    if (now >= due - 1) return void this.#startFor();
+    let due = Math.max(first.since, longest) + this.#growAfterMs;
+    if (now >= due - 1) {
+      if (!this.#starved(now)) return void this.#startFor();
+      due = now + this.#growAfterMs; // looked at again after as long
+    }
     if (first.grow === undefined)
       first.grow = setTimeout(() => {
         first.grow = undefined;
         this.#grow();
       }, due - now);
+  }
+
+  /**
+   * Whether the threads running a handler are mostly waiting for a CPU rather than running it (or
+   * awaiting its I/O): then every core is taken, and one more thread would only wait as well, while it
+   * costs memory and CPU to start. On a busy machine a quick handler's thread is often preempted
+   * mid-request and so looked held: the pool grew to three or four threads for a handler of 0.1 ms.
+   * Judged over the time since the threads were last looked at; a first look is not enough to judge.
+   */
+  #starved(now: number): boolean {
+    let watched = 0;
+    let waited = 0;
+    let firstLook = false;
+    for (const thread of this.#busy) {
+      if (thread.runningSince() === undefined) continue;
+      const waitedMs = thread.waitedForCpuMs();
+      if (waitedMs === undefined) return false; // the OS does not say: the running time decides
+      const seen = this.#cpuWaitSeen.get(thread);
+      this.#cpuWaitSeen.set(thread, { at: now, waitedMs });
+      if (seen === undefined || now - seen.at > CPU_WAIT_STALE_MS) firstLook = true;
+      else {
+        watched += now - seen.at;
+        waited += waitedMs - seen.waitedMs;
+      }
+    }
+    return watched > 0 ? waited >= watched / 2 : firstLook;
   }
 
   /** Gives `thread` to the first request in line; true if there was one. */

@@ -8,8 +8,8 @@ export type ToThread =
   | { readonly kind: 'progress-sent'; readonly seq: number };
 
 export type FromThread =
-  /** The bundle is loaded: the thread can take requests. */
-  | { readonly kind: 'ready'; readonly type: string }
+  /** The bundle is loaded: the thread can take requests. `tid`: its id in the OS (Linux), to read its scheduling. */
+  | { readonly kind: 'ready'; readonly type: string; readonly tid: number | undefined }
   /** A success's content comes as Base64 bytes (`contentBase64`), encoded in the thread. */
   | {
       readonly kind: 'done';

@@ -3,6 +3,7 @@
  * the requests the pool hands it, one at a time. With handler-thread.ts, the only file that uses
  * node:worker_threads.
  */
+import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { DecodedRequest } from '../../protocol/index.ts';
 import type { Outcome } from '../../sdk/index.ts';
@@ -38,6 +39,12 @@ export interface PoolThread {
   idleTimer: NodeJS.Timeout | undefined;
   /** Since when (busyClock) the thread itself has been running a handler; undefined between requests. */
   runningSince(): number | undefined;
+  /**
+   * How long in all (ms) the thread has been ready to run but waiting for a CPU, or undefined where
+   * the OS does not say (Linux does, in /proc). Tells a thread held by its handler from one that is
+   * not running because every core is taken.
+   */
+  waitedForCpuMs(): number | undefined;
   /** Hands it a request: `job.end` is called once, with the outcome, the throw or its death. */
   run(job: Job, request: DecodedRequest): void;
   /** Its request is settled: what it says later about it is ignored. */
@@ -69,6 +76,8 @@ class HandlerThread implements PoolThread {
   /** Why it ended, once it has. */
   private endedBecause: string | undefined;
   private readonly busy = new Float64Array(new SharedArrayBuffer(BUSY_BYTES));
+  /** Its id in the OS, once it is ready (Linux). */
+  private tid: number | undefined;
 
   constructor(options: ThreadOptions) {
     this.worker = new Worker(THREAD_ENTRY, {
@@ -83,6 +92,7 @@ class HandlerThread implements PoolThread {
     this.ready = new Promise((resolve, reject) => {
       this.worker.on('message', (message: FromThread) => {
         if (message.kind !== 'ready') return this.onMessage(message);
+        this.tid = message.tid;
         if (message.type === options.type) return resolve();
         reject(
           new Error(
@@ -130,6 +140,11 @@ class HandlerThread implements PoolThread {
     return since === 0 ? undefined : since;
   }
 
+  waitedForCpuMs(): number | undefined {
+    if (this.tid === undefined || this.exited) return undefined;
+    return cpuWaitMs(this.tid);
+  }
+
   post(message: ToThread, transfer: ArrayBuffer[] = []): void {
     if (!this.exited) this.worker.postMessage(message, transfer);
   }
@@ -167,5 +182,18 @@ class HandlerThread implements PoolThread {
     if (error?.code === 'ERR_WORKER_OUT_OF_MEMORY') return `it ran out of memory (limit ${memoryMb} MB)`;
     if (error !== undefined) return `uncaught ${error.name}: ${error.message}`;
     return `it exited with code ${code} (process.exit in the handler?)`;
+  }
+}
+
+/**
+ * A thread's time spent runnable but waiting for a CPU, from Linux's schedstat (on-CPU ns, run-queue
+ * wait ns, time slices); undefined where there is no such file.
+ */
+function cpuWaitMs(tid: number): number | undefined {
+  try {
+    const waitedNs = Number(readFileSync(`/proc/self/task/${tid}/schedstat`, 'latin1').split(' ')[1]);
+    return Number.isFinite(waitedNs) ? waitedNs / 1e6 : undefined;
+  } catch {
+    return undefined;
   }
 }

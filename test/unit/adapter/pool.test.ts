@@ -51,6 +51,13 @@ class FakeThread implements PoolThread {
     return this.since;
   }
 
+  /** Its time waiting for a CPU, as Linux tells it: unknown unless the test says. */
+  cpuWaitMs: (() => number) | undefined;
+
+  waitedForCpuMs(): number | undefined {
+    return this.cpuWaitMs?.();
+  }
+
   finished(): void {
     this.job = undefined;
   }
@@ -184,6 +191,25 @@ describe('the pool of handler threads', () => {
       clearInterval(answering);
     }
     expect(threads).toHaveLength(1);
+  });
+
+  it('does not grow while its running thread waits for a CPU, and grows once the thread runs', async () => {
+    // A thread held 5 ms by a quick handler it could not run (every core taken): another thread would
+    // wait as well. Its CPU wait grows with the clock until the test lets the machine free.
+    const { pool: p, threads } = pool({ size: 3, growAfterMs: 5 });
+    const first = p.execute(request(), run());
+    await until(() => threads[0]?.job !== undefined);
+    let starvedUntil = Number.POSITIVE_INFINITY;
+    const thread = threads[0] as FakeThread;
+    thread.cpuWaitMs = () => Math.min(busyClock(), starvedUntil);
+    const second = p.execute(request(), run());
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(threads).toHaveLength(1);
+    // The machine frees: the thread is now held by its handler, not by the CPU.
+    starvedUntil = busyClock();
+    await until(() => threads.length === 2 && threads[1]?.job !== undefined);
+    for (const each of threads) each.answer();
+    expect([await first, await second].map(verdictOf)).toEqual(['SUCCESS', 'SUCCESS']);
   });
 
   it('fails every request waiting for a thread that cannot start, then starts afresh for the next', async () => {
