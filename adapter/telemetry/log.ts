@@ -10,6 +10,9 @@ export interface HostLogger extends Logger {
 
 export type LineWriter = (line: string) => void;
 
+const LOG_FLUSH_MS = 20;
+const LOG_FLUSH_BYTES = 64 * 1024;
+
 /**
  * Lines to a stream (stdout) until it fails: a reader that went away (EPIPE) or a full disk ends the
  * logs, never the host. Without this, the stream's error became an uncaught exception, whose log line
@@ -37,8 +40,9 @@ export function streamWriter(
   };
   const write = (line: string) => {
     if (!open) return;
-    if (pending === '') setImmediate(flush);
+    if (pending === '') setTimeout(flush, LOG_FLUSH_MS).unref();
     pending += `${line}\n`;
+    if (pending.length >= LOG_FLUSH_BYTES) flush();
   };
   return Object.assign(write, { flush });
 }
