@@ -5,7 +5,6 @@
  */
 import { connectBroker } from './broker/amqp.ts';
 import { startHeartbeats } from './broker/heartbeat.ts';
-import type { Broker } from './broker/ports.ts';
 import { type BundleSet, type OnBroken, openBundleSet } from './bundles/set.ts';
 import { fingerprintOf, watchBundles } from './bundles/watcher.ts';
 import type { Config } from './config.ts';
@@ -16,7 +15,7 @@ import { HostLifecycle } from './lifecycle.ts';
 import { startHealth } from './telemetry/health.ts';
 import { startIoProbe } from './telemetry/io-probe.ts';
 import type { HostLogger } from './telemetry/log.ts';
-import { createMetrics, NO_METRICS, type Recorder } from './telemetry/metrics.ts';
+import { deferredMetrics, NO_METRICS, type Recorder } from './telemetry/metrics.ts';
 
 export interface Host {
   readonly instanceId: string;
@@ -34,41 +33,48 @@ export interface Host {
 }
 
 const CHANNEL_REOPEN_MS = 1000;
+/**
+ * How long after it serves the host loads prom-client (some 25 ms of its thread, which would hold the
+ * first requests and probes), unless a scrape asks for the metrics first.
+ */
+const METRICS_LOAD_AFTER_MS = 1000;
 /** How often the bundles folder is looked at for a new version. */
 export const BUNDLES_POLL_MS = 1000;
 
 export async function startHost(config: Config, log: HostLogger): Promise<Host> {
-  // prom-client loads while the bundles are verified.
-  const metricsLoading = config.metrics ? createMetrics() : Promise.resolve(undefined);
-  metricsLoading.catch(() => undefined);
+  const served = config.metrics
+    ? deferredMetrics((error) => log.error('metrics could not be loaded', { error: error.message }))
+    : undefined;
+  const metrics: Recorder = served ?? NO_METRICS;
   let lifecycle: HostLifecycle | undefined;
   const onBroken: OnBroken = (set, type, reason) => lifecycle?.broken(set, type, reason);
-  const first = await openBundleSet(config, log, await fingerprintOf(config.bundles), onBroken);
-  const ioProbe = startIoProbe({ deadlineMs: config.ioStallMs });
-  const served = await metricsLoading;
-  const metrics: Recorder = served ?? NO_METRICS;
-  metrics.serving([...first.workers.values()]);
-  const idleGc = startIdleGc({ idleMs: THREAD_IDLE_MS * 2, inFlight: () => host.inFlight });
-  const host = new HostLifecycle({
-    first,
-    log,
+  // The broker is reached while the bundles are verified (each waits on its own I/O); its first
+  // session is set up once there is a lifecycle, and not at all if the bundles cannot be served.
+  const created = Promise.withResolvers<HostLifecycle | undefined>();
+  const broker = await connectBroker({
+    urls: config.amqpUrls,
+    tls: config.tls,
+    connectionName: `regards-worker ${config.instanceId}`,
     metrics,
     reconnectMaxMs: config.reconnectMaxMs,
-    reopenMs: CHANNEL_REOPEN_MS,
-    startHeartbeats: (types, publisher) =>
-      startHeartbeats({
-        types,
-        tenant: config.tenant,
-        instanceId: config.instanceId,
-        intervalMs: config.heartbeatMs,
-        publisher,
-        log,
-        metrics,
-      }),
-    handle: (worker, delivery, port, stop) => handleDelivery(worker, delivery, port, { log, metrics, stop }),
-    finished: () => idleGc.busy(),
+    log,
+    setup: async (session) => (await created.promise)?.connected(session),
+    onDisconnect: (error) => lifecycle?.disconnected(error),
   });
+  let first: BundleSet;
+  try {
+    first = await openBundleSet(config, log, await fingerprintOf(config.bundles), onBroken);
+  } catch (error) {
+    created.resolve(undefined);
+    await broker.close();
+    throw error;
+  }
+  const ioProbe = startIoProbe({ deadlineMs: config.ioStallMs });
+  metrics.serving([...first.workers.values()]);
+  const idleGc = startIdleGc({ idleMs: THREAD_IDLE_MS * 2, inFlight: () => host.inFlight });
+  const host = newLifecycle(config, log, metrics, first, () => idleGc.busy());
   lifecycle = host;
+  created.resolve(host);
   const health = await startHealth(config.healthPort, {
     isReady: () => host.isReady(),
     notAlive: ioProbe.stalled,
@@ -87,23 +93,16 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
     ioProbe.stop();
     idleGc.stop();
   };
-  let broker: Broker;
   try {
-    broker = await connectBroker({
-      urls: config.amqpUrls,
-      tls: config.tls,
-      connectionName: `regards-worker ${config.instanceId}`,
-      metrics,
-      reconnectMaxMs: config.reconnectMaxMs,
-      log,
-      setup: (session) => host.connected(session),
-      onDisconnect: (error) => host.disconnected(error),
-    });
+    await broker.connected;
   } catch (error) {
     // Nothing keeps running behind a host that could not start.
+    await broker.close();
     await stopLocal();
     throw error;
   }
+  // Serving: prom-client is loaded when the host is idle, or at the first scrape (see deferredMetrics).
+  setTimeout(() => void served?.load(), METRICS_LOAD_AFTER_MS).unref();
   const stopped = () => host.state === 'draining' || host.state === 'stopped';
   return {
     instanceId: config.instanceId,
@@ -125,6 +124,34 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
       log.info('stopped');
     },
   };
+}
+
+function newLifecycle(
+  config: Config,
+  log: HostLogger,
+  metrics: Recorder,
+  first: BundleSet,
+  finished: () => void,
+): HostLifecycle {
+  return new HostLifecycle({
+    first,
+    log,
+    metrics,
+    reconnectMaxMs: config.reconnectMaxMs,
+    reopenMs: CHANNEL_REOPEN_MS,
+    startHeartbeats: (types, publisher) =>
+      startHeartbeats({
+        types,
+        tenant: config.tenant,
+        instanceId: config.instanceId,
+        intervalMs: config.heartbeatMs,
+        publisher,
+        log,
+        metrics,
+      }),
+    handle: (worker, delivery, port, stop) => handleDelivery(worker, delivery, port, { log, metrics, stop }),
+    finished,
+  });
 }
 
 /** A new version: verified and loaded beside the running one, then served; one that cannot load is refused. */

@@ -92,7 +92,8 @@ export class HostLifecycle {
     this.#move('connected');
     this.#options.metrics.connected(true);
     if (gen > 1) this.#options.metrics.reconnected();
-    for (const type of types) await this.#consume(session, type, gen);
+    // Each type's channel at once: opening one is a few round trips to the broker.
+    await Promise.all(types.map((type) => this.#consume(session, type, gen)));
     this.#heartbeats?.stop();
     this.#heartbeats = this.#options.startHeartbeats(() => this.consuming, publisher);
     this.#options.log.info('consuming', { workerTypes: types });

@@ -19,6 +19,10 @@ import {
   type Session,
 } from './ports.ts';
 
+/**
+ * Starts connecting (and reconnecting, for ever) to the broker; `setup` runs on each connection. Returns
+ * at once: the broker's `connected` settles with the first session set up, or with why there is none.
+ */
 export async function connectBroker(options: BrokerOptions): Promise<Broker> {
   const { log } = options;
   // Loaded here, not at import time: tracing is started before amqplib loads.
@@ -66,22 +70,31 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
     }),
   );
   connection.on('blocked', (reason: string) => log.warn('connection blocked by the broker', { reason }));
-  try {
-    await connection.waitForConnect();
-  } catch (error) {
-    if (refused !== undefined) throw new BrokerRefused(refused);
-    throw error;
-  }
-  return { close: () => connection.close().catch(() => undefined) };
+  const connected = connection.waitForConnect().then(
+    () => undefined,
+    (error: Error) => {
+      throw refused === undefined ? error : new BrokerRefused(refused);
+    },
+  );
+  connected.catch(() => undefined); // the host awaits it when it is ready to
+  return { connected, close: () => connection.close().catch(() => undefined) };
 }
 
 function session(model: amqp.ChannelModel, log: HostLogger, metrics: Recorder): Session {
   return {
     async declareTopology(types, eventKinds = []) {
-      const channel = await model.createChannel();
-      channel.on('error', () => undefined); // a refused declaration rejects the call below
-      await declare(channel, workerTopology(types, eventKinds));
-      await channel.close();
+      const channels = await Promise.all(
+        Array.from({ length: DECLARING_CHANNELS }, async () => {
+          const channel = await model.createChannel();
+          channel.on('error', () => undefined); // a refused declaration rejects the call below
+          return channel;
+        }),
+      );
+      try {
+        await declare(channels, workerTopology(types, eventKinds));
+      } finally {
+        await Promise.all(channels.map((channel) => channel.close().catch(() => undefined)));
+      }
     },
 
     async openPublisher() {
@@ -145,19 +158,48 @@ function session(model: amqp.ChannelModel, log: HostLogger, metrics: Recorder): 
 }
 
 /** Declares exchanges, then durable queues, then bindings. */
-async function declare(channel: amqp.Channel, topology: Topology): Promise<void> {
-  for (const exchange of topology.exchanges)
-    await channel.assertExchange(exchange.name, exchange.type, { durable: true });
-  for (const queue of topology.queues) {
-    await channel.assertQueue(queue.name, {
-      durable: true,
-      exclusive: false,
-      autoDelete: false,
-      arguments: queue.arguments,
-    });
-  }
-  for (const binding of topology.bindings)
-    await channel.bindQueue(binding.queue, binding.exchange, binding.key);
+/**
+ * How many channels declare a topology side by side. A declaration is a round trip, and a channel
+ * sends the next only once the broker has answered the last: four types' topology, some thirty
+ * declarations, took 35 to 50 ms one after the other.
+ */
+const DECLARING_CHANNELS = 4;
+
+/** Exchanges and queues first, then the bindings between them; each step shared out among `channels`. */
+async function declare(channels: readonly amqp.Channel[], topology: Topology): Promise<void> {
+  await shareOut(channels, [
+    ...topology.exchanges.map(
+      (exchange) => (channel: amqp.Channel) =>
+        channel.assertExchange(exchange.name, exchange.type, { durable: true }),
+    ),
+    ...topology.queues.map(
+      (queue) => (channel: amqp.Channel) =>
+        channel.assertQueue(queue.name, {
+          durable: true,
+          exclusive: false,
+          autoDelete: false,
+          arguments: queue.arguments,
+        }),
+    ),
+  ]);
+  await shareOut(
+    channels,
+    topology.bindings.map(
+      (binding) => (channel: amqp.Channel) => channel.bindQueue(binding.queue, binding.exchange, binding.key),
+    ),
+  );
+}
+
+/** Runs the declarations in turn on each channel, the channels side by side. */
+async function shareOut(
+  channels: readonly amqp.Channel[],
+  declarations: readonly ((channel: amqp.Channel) => Promise<unknown>)[],
+): Promise<void> {
+  await Promise.all(
+    channels.map(async (channel, lane) => {
+      for (let i = lane; i < declarations.length; i += channels.length) await declarations[i]?.(channel);
+    }),
+  );
 }
 
 function deliveryPort(

@@ -83,5 +83,7 @@ export interface BrokerOptions {
 }
 
 export interface Broker {
+  /** Settles once first connected and set up; rejects if the broker refused (BrokerRefused) or cannot be reached. */
+  readonly connected: Promise<void>;
   close(): Promise<void>;
 }

@@ -188,3 +188,55 @@ export async function createMetrics(): Promise<Metrics> {
     versionRefused: (reason) => m.refusedVersions.inc({ reason }),
   };
 }
+
+/** The metrics, once `load` has loaded them; until then what is recorded is kept, and replayed in order. */
+export interface DeferredMetrics extends Metrics {
+  /** Loads prom-client (again a no-op); a failure is told to `failed` and leaves no metrics. */
+  load(): Promise<void>;
+}
+
+/**
+ * The host's metrics, loaded once it is ready: prom-client and its default metrics take some 40 ms to
+ * load (OpenTelemetry's API included, for exemplars), which a host's start need not wait for. What is
+ * recorded meanwhile is kept and replayed; once loaded, the methods are prom-client's own (nothing in
+ * between on the path of a message). A scrape waits for the load.
+ */
+export function deferredMetrics(failed: (error: Error) => void): DeferredMetrics {
+  const methods = Object.keys(NO_METRICS) as (keyof Recorder)[];
+  let pending: ((loaded: Recorder) => void)[] = [];
+  let loading: Promise<Metrics | undefined> | undefined;
+  const deferred = {
+    contentType: 'text/plain; version=0.0.4; charset=utf-8',
+    load: async () => {
+      loading ??= createMetrics().then(
+        (loaded) => {
+          become(loaded, loaded.contentType);
+          return loaded;
+        },
+        (error: Error) => {
+          failed(error);
+          become(NO_METRICS, deferred.contentType);
+          return undefined;
+        },
+      );
+      await loading;
+    },
+    async scrape() {
+      await deferred.load();
+      const loaded = await loading;
+      if (loaded === undefined) throw new Error('metrics could not be loaded');
+      return loaded.scrape();
+    },
+  } as DeferredMetrics;
+  const become = (loaded: Recorder, contentType: string) => {
+    Object.assign(deferred, Object.fromEntries(methods.map((name) => [name, loaded[name]])), { contentType });
+    for (const call of pending) call(loaded);
+    pending = [];
+  };
+  for (const name of methods)
+    Object.assign(deferred, {
+      [name]: (...args: unknown[]) =>
+        pending.push((loaded) => (loaded[name] as (...values: unknown[]) => void)(...args)),
+    });
+  return deferred;
+}
