@@ -21,13 +21,13 @@ export const LIB_DIR = 'lib';
 
 /**
  * Node flags the host runs with (npm start, the benchmark, the image): `--expose-gc` lets the host
- * collect once after a burst, when idle (adapter/execution/idle-gc.ts). A young generation of 8 MB a semi-space
- * (V8 flags are the whole process's, handler threads included): saturation at prefetch 10, host only,
- * one round each, twice: peak RSS 133 and 152 MB against 168 and 168 with V8's default, CPU 640 and 635
- * against 673 and 649 µs a message; 2 MB (the earlier setting) cost 745 to 869 µs a message, more
- * collections in every thread, for no less RSS once quick handlers used one thread.
+ * collect once after a burst, when idle (adapter/execution/idle-gc.ts). A young generation of 4 MB a
+ * semi-space on the main thread (handler threads set their own, see execution/thread.ts): saturation
+ * at prefetch 10, 3 rounds each, peak RSS 139 MB at 8 MB against 133 at 4, the CPU a message within the
+ * machine's noise. Earlier: 8 MB against V8's default, peak 133-152 MB against 168; 2 MB cost 745 to
+ * 869 µs a message (more collections) for no less RSS.
  */
-export const HOST_NODE_FLAGS = ['--max-semi-space-size=8', '--expose-gc'];
+export const HOST_NODE_FLAGS = ['--max-semi-space-size=4', '--expose-gc'];
 
 /** The output files (without .mjs) and their sources: the host and its handler threads' entry. */
 export const HOST_ENTRIES = {

@@ -35,9 +35,13 @@ export const THREAD_IDLE_MS = 5_000;
  * threads there are. Counting the wait alone grew the pool to four threads for a handler of 0.1 ms on
  * a busy machine (its requests waited for the CPU and the main thread, not for a thread), and each
  * thread added CPU per message and memory (a thread costs some 50 ms of CPU to start and ~15 MB while
- * it lives, and does not give it all back when it ends).
+ * it lives, and does not give it all back when it ends). 50 ms rather than 5: a new thread's first
+ * requests run cold code (compilation, the schema's first parse) for several ms each, which looked like
+ * a slow handler, so a burst of quick requests still grew the pool in one run in two (saturation at
+ * prefetch 10, 4 rounds: 12 OS threads in every round and a 131-135 MB peak, against 12-13 threads and
+ * 130-153 MB at 5 ms). A slow handler waits 45 ms more for its second thread.
  */
-export const GROW_AFTER_MS = 5;
+export const GROW_AFTER_MS = 50;
 
 /** A thread's CPU wait looked at longer ago than this tells nothing about now: it is looked at afresh. */
 const CPU_WAIT_STALE_MS = 200;
