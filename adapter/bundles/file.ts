@@ -3,7 +3,7 @@
  * shares it with the host without loading anything else.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { WorkerDefinition } from '../../sdk/define-worker.ts';
@@ -13,11 +13,8 @@ export function sha256Of(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Read in chunks: a bundle of several MB is never whole in memory (the host's RSS kept it). */
 export async function fileSha256(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) hash.update(chunk);
-  return hash.digest('hex');
+  return sha256Of(await readFile(path));
 }
 
 /**
