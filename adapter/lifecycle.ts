@@ -7,7 +7,7 @@
 import { type Delivery, requestQueueName } from '../protocol/index.ts';
 import type { Heartbeats } from './broker/heartbeat.ts';
 import type { ConsumerHandle, DeliveryPort, Publisher, Session } from './broker/ports.ts';
-import type { BundleSet } from './bundles/set.ts';
+import { type BundleSet, emittedBy } from './bundles/set.ts';
 import type { WorkerRuntime } from './delivery/consumer.ts';
 import { type HostEvent, type HostState, transition } from './host-states.ts';
 import type { HostLogger } from './telemetry/log.ts';
@@ -86,7 +86,7 @@ export class HostLifecycle {
     const gen = ++this.#generation;
     if (!this.#accepts('connected')) return;
     const types = this.#serving();
-    await session.declareTopology(types, this.#emitted(this.#current));
+    await session.declareTopology(types, emittedBy(this.#current));
     const publisher = await session.openPublisher();
     this.#session = session;
     this.#move('connected');
@@ -219,10 +219,6 @@ export class HostLifecycle {
   /** The types the version being served can serve. */
   #serving(): string[] {
     return [...this.#current.workers.keys()].filter((type) => !this.#current.broken.has(type));
-  }
-
-  #emitted(set: BundleSet): string[] {
-    return [...set.workers.values()].flatMap((worker) => worker.emits);
   }
 
   /** Whether what was started for session `gen` still has to act. */

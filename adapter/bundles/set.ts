@@ -39,6 +39,11 @@ export interface BundleSet {
   close(): Promise<void>;
 }
 
+/** The event kinds a version's workers emit (their exchanges are declared with the topology). */
+export function emittedBy(set: BundleSet): string[] {
+  return [...set.workers.values()].flatMap((worker) => worker.emits);
+}
+
 /**
  * Loads a version of WORKER_BUNDLES: the folder itself, or a bundles archive unpacked into a folder of
  * its own (removed when the set closes).
