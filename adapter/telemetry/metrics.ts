@@ -204,39 +204,41 @@ export interface DeferredMetrics extends Metrics {
 export function deferredMetrics(failed: (error: Error) => void): DeferredMetrics {
   const methods = Object.keys(NO_METRICS) as (keyof Recorder)[];
   let pending: ((loaded: Recorder) => void)[] = [];
-  let loading: Promise<Metrics | undefined> | undefined;
+  let loading: Promise<void> | undefined;
+  let loaded: Metrics | undefined;
+  const become = (recorder: Recorder) => {
+    Object.assign(deferred, Object.fromEntries(methods.map((name) => [name, recorder[name]])));
+    for (const call of pending) call(recorder);
+    pending = [];
+  };
   const deferred = {
-    contentType: 'text/plain; version=0.0.4; charset=utf-8',
+    // Read once a scrape has resolved, so from the loaded registry.
+    get contentType() {
+      return loaded?.contentType ?? 'text/plain';
+    },
     load: async () => {
       loading ??= createMetrics().then(
-        (loaded) => {
-          become(loaded, loaded.contentType);
-          return loaded;
+        (metrics) => {
+          loaded = metrics;
+          become(metrics);
         },
         (error: Error) => {
           failed(error);
-          become(NO_METRICS, deferred.contentType);
-          return undefined;
+          become(NO_METRICS);
         },
       );
       await loading;
     },
     async scrape() {
       await deferred.load();
-      const loaded = await loading;
       if (loaded === undefined) throw new Error('metrics could not be loaded');
       return loaded.scrape();
     },
   } as DeferredMetrics;
-  const become = (loaded: Recorder, contentType: string) => {
-    Object.assign(deferred, Object.fromEntries(methods.map((name) => [name, loaded[name]])), { contentType });
-    for (const call of pending) call(loaded);
-    pending = [];
-  };
   for (const name of methods)
     Object.assign(deferred, {
       [name]: (...args: unknown[]) =>
-        pending.push((loaded) => (loaded[name] as (...values: unknown[]) => void)(...args)),
+        pending.push((recorder) => (recorder[name] as (...values: unknown[]) => void)(...args)),
     });
   return deferred;
 }
