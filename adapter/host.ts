@@ -15,7 +15,7 @@ import { HostLifecycle } from './lifecycle.ts';
 import { startHealth } from './telemetry/health.ts';
 import { startIoProbe } from './telemetry/io-probe.ts';
 import type { HostLogger } from './telemetry/log.ts';
-import { deferredMetrics, NO_METRICS, type Recorder } from './telemetry/metrics.ts';
+import { createMetrics, NO_METRICS, type Recorder } from './telemetry/metrics.ts';
 
 export interface Host {
   readonly instanceId: string;
@@ -43,7 +43,7 @@ export const BUNDLES_POLL_MS = 1000;
 
 export async function startHost(config: Config, log: HostLogger): Promise<Host> {
   const served = config.metrics
-    ? deferredMetrics((error) => log.error('metrics could not be loaded', { error: error.message }))
+    ? createMetrics((error) => log.error('metrics could not be loaded', { error: error.message }))
     : undefined;
   const metrics: Recorder = served ?? NO_METRICS;
   let lifecycle: HostLifecycle | undefined;
@@ -101,7 +101,7 @@ export async function startHost(config: Config, log: HostLogger): Promise<Host> 
     await stopLocal();
     throw error;
   }
-  // Serving: prom-client is loaded when the host is idle, or at the first scrape (see deferredMetrics).
+  // Serving: prom-client is loaded when the host is idle, or at the first scrape (see createMetrics).
   setTimeout(() => void served?.load(), METRICS_LOAD_AFTER_MS).unref();
   const stopped = () => host.state === 'draining' || host.state === 'stopped';
   return {

@@ -1,11 +1,13 @@
 /**
  * Metrics in the Prometheus text format, served at GET /metrics: the only file that imports
  * prom-client. The consumer, heartbeats, publisher and host record through the small Recorder
- * interface, so that tests read what was recorded without scraping.
+ * interface into the host's own series (series.ts: plain numbers); prom-client is loaded later, for
+ * its registry, its text exposition and the process's default metrics.
  */
 import type { Ending } from '../../protocol/index.ts';
 import { SDK_VERSION } from '../../sdk/version.ts';
 import { ENDINGS } from '../delivery/endings.ts';
+import { Histogram, ReadGauge, type ScrapedSeries, Tally } from './series.ts';
 
 /** What the host records. Every method is cheap: a label lookup and an add. */
 export interface Recorder {
@@ -50,44 +52,37 @@ export const METRICS_PREFIX = 'regards_worker_';
 
 export interface Metrics extends Recorder {
   readonly contentType: string;
-  /** The text exposition of every metric. */
+  /** The text exposition of every metric; loads prom-client first if it is not yet. */
   scrape(): Promise<string>;
+  /** Loads prom-client (again, a no-op); a failure is told to `failed`, and scrapes then fail. */
+  load(): Promise<void>;
 }
 
-type Prom = typeof import('prom-client');
-
-/** Every metric of the host, registered in `registry`. */
-function instruments(
-  prom: Prom,
-  registry: InstanceType<Prom['Registry']>,
-  served: () => readonly BundleVersion[],
-) {
-  const registers = [registry];
+/** Every series of the host. */
+function instruments(served: () => readonly BundleVersion[]) {
+  const name = (suffix: string) => `${METRICS_PREFIX}${suffix}`;
   const counter = (suffix: string, help: string, labelNames: string[] = []) =>
-    new prom.Counter({ name: `${METRICS_PREFIX}${suffix}`, help, labelNames, registers });
+    new Tally(name(suffix), help, 'counter', labelNames);
   const gauge = (suffix: string, help: string, labelNames: string[] = []) =>
-    new prom.Gauge({ name: `${METRICS_PREFIX}${suffix}`, help, labelNames, registers });
-  const histogram = (suffix: string, help: string, buckets: number[], labelNames: string[] = []) =>
-    new prom.Histogram({ name: `${METRICS_PREFIX}${suffix}`, help, buckets, labelNames, registers });
-  new prom.Gauge({
-    name: `${METRICS_PREFIX}handler_threads`,
-    help: 'Handler threads alive now, by worker type (0 for inline handlers)',
-    labelNames: ['worker_type'],
-    registers,
-    collect() {
-      this.reset();
-      for (const bundle of served()) this.set({ worker_type: bundle.type }, bundle.executor.threads?.() ?? 0);
-    },
-  });
+    new Tally(name(suffix), help, 'gauge', labelNames);
   const type = ['worker_type'];
   return {
+    handlerThreads: new ReadGauge(
+      name('handler_threads'),
+      'Handler threads alive now, by worker type (0 for inline handlers)',
+      () =>
+        served().map((bundle) => ({
+          labels: { worker_type: bundle.type },
+          value: bundle.executor.threads?.() ?? 0,
+        })),
+    ),
     settledTotal: counter(
       'requests_settled_total',
       'Requests settled, by worker type and outcome (the log line\'s "outcome")',
       ['worker_type', 'outcome'],
     ),
-    handlerSeconds: histogram(
-      'handler_duration_seconds',
+    handlerSeconds: new Histogram(
+      name('handler_duration_seconds'),
       'Time from taking a request to its decision (validation and handler), by worker type',
       // Up to the longest time limit WORKER_TIMEOUT_SECONDS allows (1,500 s).
       [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600, 900, 1200, 1500],
@@ -109,8 +104,8 @@ function instruments(
       'Heartbeats to the Worker Manager, by worker type and result (sent or failed)',
       ['worker_type', 'result'],
     ),
-    confirmSeconds: histogram(
-      'publish_confirm_seconds',
+    confirmSeconds: new Histogram(
+      name('publish_confirm_seconds'),
       'Time from a publish to the broker confirming it',
       [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     ),
@@ -120,20 +115,25 @@ function instruments(
       'version',
       'node_version',
     ]),
-    bundleInfo: gauge(
-      'bundle_info',
+    bundleInfo: new ReadGauge(
+      name('bundle_info'),
       'Always 1 for each bundle of the version served: worker type, sha256 and the sdk it was built with',
-      ['worker_type', 'sha256', 'sdk_version'],
+      () =>
+        served().map((bundle) => ({
+          labels: { worker_type: bundle.type, sha256: bundle.sha256, sdk_version: bundle.sdkVersion },
+          value: 1,
+        })),
     ),
-    timeLimit: gauge(
-      'time_limit_seconds',
+    timeLimit: new ReadGauge(
+      name('time_limit_seconds'),
       "The handler time limit of each worker type served (its duration's ceiling)",
-      type,
+      () =>
+        served().map((bundle) => ({ labels: { worker_type: bundle.type }, value: bundle.timeoutMs / 1000 })),
     ),
-    prefetchLimit: gauge(
-      'prefetch',
+    prefetchLimit: new ReadGauge(
+      name('prefetch'),
       'Requests each worker type served takes at once (its in-flight ceiling)',
-      type,
+      () => served().map((bundle) => ({ labels: { worker_type: bundle.type }, value: bundle.prefetch })),
     ),
     refusedVersions: counter(
       'bundle_versions_refused_total',
@@ -143,8 +143,67 @@ function instruments(
   };
 }
 
-/** Loads prom-client only when metrics are on (`WORKER_METRICS`). */
-export async function createMetrics(): Promise<Metrics> {
+/**
+ * The host's metrics. What is recorded goes into plain numbers from the start; prom-client, its
+ * registry and the default metrics of the process (some 40 ms to load, OpenTelemetry's API included,
+ * for exemplars) are loaded by `load`, which a host's start need not wait for, or by the first scrape.
+ */
+export function createMetrics(failed: (error: Error) => void): Metrics {
+  let served: readonly BundleVersion[] = [];
+  const m = instruments(() => served);
+  m.buildInfo.set(1, SDK_VERSION, process.version);
+  // Both reasons at 0 from the start: a rate or an alert reads a series that exists.
+  for (const reason of ['refused', 'changed']) m.refusedVersions.add(0, reason);
+  let loading: Promise<Registry | undefined> | undefined;
+  let registry: Registry | undefined;
+  const load = () => {
+    loading ??= registryOf(Object.values(m)).then(
+      (loaded) => {
+        registry = loaded;
+        return loaded;
+      },
+      (error: Error) => {
+        failed(error);
+        return undefined;
+      },
+    );
+    return loading;
+  };
+  return {
+    // Read once a scrape has resolved, so from the loaded registry.
+    get contentType() {
+      return registry?.contentType ?? 'text/plain';
+    },
+    load: async () => {
+      await load();
+    },
+    async scrape() {
+      const loaded = await load();
+      if (loaded === undefined) throw new Error('metrics could not be loaded');
+      return loaded.metrics();
+    },
+    inFlight: (type, delta) => m.inFlight.add(delta, type),
+    settled(type, ending, seconds) {
+      m.settledTotal.add(1, type, ending);
+      m.handlerSeconds.observe(seconds, type);
+      if (ending === 'retry') m.retries.add(1, type);
+      if (ENDINGS[ending].deadLettered) m.deadLetters.add(1, type);
+    },
+    heartbeat: (type, result) => m.heartbeats.add(1, type, result),
+    confirmed: (seconds) => m.confirmSeconds.observe(seconds),
+    connected: (up) => m.brokerConnected.set(up ? 1 : 0),
+    reconnected: () => m.reconnects.add(1),
+    serving(bundles) {
+      served = bundles;
+    },
+    versionRefused: (reason) => m.refusedVersions.add(1, reason),
+  };
+}
+
+type Registry = InstanceType<typeof import('prom-client')['Registry']>;
+
+/** prom-client's registry, with the default metrics of the process and the host's own series. */
+async function registryOf(series: readonly ScrapedSeries[]): Promise<Registry> {
   const prom = await import('prom-client');
   const registry = new prom.Registry();
   prom.collectDefaultMetrics({ register: registry });
@@ -156,89 +215,7 @@ export async function createMetrics(): Promise<Metrics> {
     'nodejs_active_resources_total',
   ])
     registry.removeSingleMetric(total);
-  let served: readonly BundleVersion[] = [];
-  const m = instruments(prom, registry, () => served);
-  m.buildInfo.set({ version: SDK_VERSION, node_version: process.version }, 1);
-  // Both reasons at 0 from the start: a rate or an alert reads a series that exists.
-  for (const reason of ['refused', 'changed']) m.refusedVersions.labels({ reason }).inc(0);
-  return {
-    contentType: registry.contentType,
-    scrape: () => registry.metrics(),
-    inFlight: (type, delta) => m.inFlight.inc({ worker_type: type }, delta),
-    settled(type, ending, seconds) {
-      m.settledTotal.inc({ worker_type: type, outcome: ending });
-      m.handlerSeconds.observe({ worker_type: type }, seconds);
-      if (ending === 'retry') m.retries.inc({ worker_type: type });
-      if (ENDINGS[ending].deadLettered) m.deadLetters.inc({ worker_type: type });
-    },
-    heartbeat: (type, result) => m.heartbeats.inc({ worker_type: type, result }),
-    confirmed: (seconds) => m.confirmSeconds.observe(seconds),
-    connected: (up) => m.brokerConnected.set(up ? 1 : 0),
-    reconnected: () => m.reconnects.inc(),
-    serving(bundles) {
-      served = bundles;
-      for (const gauge of [m.bundleInfo, m.timeLimit, m.prefetchLimit]) gauge.reset();
-      for (const bundle of bundles) {
-        const worker_type = bundle.type;
-        m.bundleInfo.set({ worker_type, sha256: bundle.sha256, sdk_version: bundle.sdkVersion }, 1);
-        m.timeLimit.set({ worker_type }, bundle.timeoutMs / 1000);
-        m.prefetchLimit.set({ worker_type }, bundle.prefetch);
-      }
-    },
-    versionRefused: (reason) => m.refusedVersions.inc({ reason }),
-  };
-}
-
-/** The metrics, once `load` has loaded them; until then what is recorded is kept, and replayed in order. */
-export interface DeferredMetrics extends Metrics {
-  /** Loads prom-client (again a no-op); a failure is told to `failed` and leaves no metrics. */
-  load(): Promise<void>;
-}
-
-/**
- * The host's metrics, loaded once it is ready: prom-client and its default metrics take some 40 ms to
- * load (OpenTelemetry's API included, for exemplars), which a host's start need not wait for. What is
- * recorded meanwhile is kept and replayed; once loaded, the methods are prom-client's own (nothing in
- * between on the path of a message). A scrape waits for the load.
- */
-export function deferredMetrics(failed: (error: Error) => void): DeferredMetrics {
-  const methods = Object.keys(NO_METRICS) as (keyof Recorder)[];
-  let pending: ((loaded: Recorder) => void)[] = [];
-  let loading: Promise<void> | undefined;
-  let loaded: Metrics | undefined;
-  const become = (recorder: Recorder) => {
-    Object.assign(deferred, Object.fromEntries(methods.map((name) => [name, recorder[name]])));
-    for (const call of pending) call(recorder);
-    pending = [];
-  };
-  const deferred = {
-    // Read once a scrape has resolved, so from the loaded registry.
-    get contentType() {
-      return loaded?.contentType ?? 'text/plain';
-    },
-    load: async () => {
-      loading ??= createMetrics().then(
-        (metrics) => {
-          loaded = metrics;
-          become(metrics);
-        },
-        (error: Error) => {
-          failed(error);
-          become(NO_METRICS);
-        },
-      );
-      await loading;
-    },
-    async scrape() {
-      await deferred.load();
-      if (loaded === undefined) throw new Error('metrics could not be loaded');
-      return loaded.scrape();
-    },
-  } as DeferredMetrics;
-  for (const name of methods)
-    Object.assign(deferred, {
-      [name]: (...args: unknown[]) =>
-        pending.push((recorder) => (recorder[name] as (...values: unknown[]) => void)(...args)),
-    });
-  return deferred;
+  // The registry reads a metric through its name, type and get(): the host's series give those.
+  for (const one of series) registry.registerMetric(one as unknown as import('prom-client').Metric);
+  return registry;
 }
