@@ -4,6 +4,7 @@
  * and consumers that hand each delivery over with a port to settle it.
  */
 import { randomUUID } from 'node:crypto';
+import type { Writable } from 'node:stream';
 import type * as amqp from 'amqplib';
 import { deliveryOf, type Topology, workerTopology } from '../../protocol/index.ts';
 import type { HostLogger } from '../telemetry/log.ts';
@@ -18,6 +19,7 @@ import {
   type Publisher,
   type Session,
 } from './ports.ts';
+import { coalesceWrites } from './writes.ts';
 
 /**
  * Starts connecting (and reconnecting, for ever) to the broker; `setup` runs on each connection. Returns
@@ -39,6 +41,8 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
       waitForConnect: false,
       setup: async (model: amqp.ChannelModel) => {
         try {
+          const socket = (model as { connection?: { stream?: Writable } }).connection?.stream;
+          if (typeof socket?.cork === 'function') coalesceWrites(socket);
           await options.setup(session(model, log, options.metrics));
         } catch (error) {
           log.error('setup after connecting failed; reconnecting', { error: (error as Error).message });
