@@ -38,7 +38,8 @@ interface Cell {
 
 /** The cells of a series, by their label values. */
 class Cells<C extends Cell> {
-  readonly #byKey = new Map<string, C>();
+  /** By the first label value, then the second ('' for none): maps of the values themselves, no key made. */
+  readonly #byValues = new Map<string, Map<string, C>>();
   readonly #labelNames: readonly string[];
   readonly #make: (labels: Record<string, string>) => C;
 
@@ -51,18 +52,22 @@ class Cells<C extends Cell> {
 
   /** The cell of these label values (as many as there are names), made on first use. */
   at(first = '', second = ''): C {
-    const key = this.#labelNames.length < 2 ? first : `${first}\u0000${second}`;
-    let cell = this.#byKey.get(key);
+    let bySecond = this.#byValues.get(first);
+    if (bySecond === undefined) {
+      bySecond = new Map();
+      this.#byValues.set(first, bySecond);
+    }
+    let cell = bySecond.get(second);
     if (cell === undefined) {
       const values = [first, second];
       cell = this.#make(Object.fromEntries(this.#labelNames.map((name, i) => [name, values[i] ?? ''])));
-      this.#byKey.set(key, cell);
+      bySecond.set(second, cell);
     }
     return cell;
   }
 
-  all(): IterableIterator<C> {
-    return this.#byKey.values();
+  *all(): Generator<C> {
+    for (const bySecond of this.#byValues.values()) yield* bySecond.values();
   }
 }
 
