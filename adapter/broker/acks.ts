@@ -22,18 +22,35 @@ export interface AckCoalescer {
 
 type State = 'waiting' | 'acked' | 'done';
 
+/**
+ * When a flush runs: `soon` (no delivery left unsettled, so nothing to wait for) at the end of this
+ * turn's callbacks, else once the turn's other settlements have come (setImmediate). With one request
+ * at a time (prefetch 1), the broker sends the next only once it has the ack, a turn of the event loop
+ * sooner: saturation at prefetch 1, 3 rounds, inline 561 -> 595 msg/s and 407 -> 393 µs of CPU a
+ * message, threads 497 -> 511 and 617 -> 600. Flushing every ack that soon split a turn's acks at
+ * prefetch 10 into more frames (395 against 328 µs a message with threads); this rule leaves them whole.
+ */
+export type FlushSchedule = (flush: () => void, soon: boolean) => void;
+
+const flushSchedule: FlushSchedule = (flush, soon) => (soon ? process.nextTick(flush) : setImmediate(flush));
+
 export function ackCoalescer(
   send: (tag: number, multiple: boolean) => void,
-  schedule: (flush: () => void) => void = (flush) => setImmediate(flush),
+  schedule: FlushSchedule = flushSchedule,
 ): AckCoalescer {
   /** Delivered and not yet sent or rejected, in delivery order. */
   const order: number[] = [];
   let head = 0;
   const states = new Map<number, State>();
+  /** Delivered, and neither acked nor rejected yet. */
+  let unsettled = 0;
+  /** A flush is due: at all, and soon. */
   let scheduled = false;
+  let soon = false;
 
   const flush = () => {
     scheduled = false;
+    soon = false;
     // The settled prefix: one ack with `multiple` up to its last acked tag covers its acked ones.
     let last: number | undefined;
     let covered = 0;
@@ -66,17 +83,22 @@ export function ackCoalescer(
     delivered(tag) {
       order.push(tag);
       states.set(tag, 'waiting');
+      unsettled += 1;
     },
     acked(tag) {
       if (states.get(tag) !== 'waiting') return;
       states.set(tag, 'acked');
-      if (!scheduled) {
-        scheduled = true;
-        schedule(flush);
-      }
+      unsettled -= 1;
+      // A later flush may be due already: one sooner too, once nothing is left to wait for.
+      if (scheduled && (soon || unsettled > 0)) return;
+      scheduled = true;
+      soon = unsettled === 0;
+      schedule(flush, soon);
     },
     rejected(tag) {
-      if (states.get(tag) === 'waiting') states.set(tag, 'done');
+      if (states.get(tag) !== 'waiting') return;
+      states.set(tag, 'done');
+      unsettled -= 1;
     },
     flush,
   };

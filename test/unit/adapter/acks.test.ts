@@ -76,6 +76,22 @@ describe('coalesced acks', () => {
     expect(broker.outstanding).toEqual([]);
   });
 
+  it('flushes soon once nothing is left unsettled, and later while something is', () => {
+    const broker = brokerModel(3);
+    const schedules: boolean[] = [];
+    const coalescer = ackCoalescer(broker.ack, (_flush, soon) => schedules.push(soon));
+    for (const tag of [1, 2, 3]) coalescer.delivered(tag);
+    coalescer.acked(1);
+    coalescer.acked(2);
+    expect(schedules).toEqual([false]); // 3 may settle in this turn too: one flush, later
+    coalescer.acked(3);
+    expect(schedules).toEqual([false, true]); // nothing left to wait for
+    coalescer.flush();
+    coalescer.delivered(4);
+    coalescer.acked(4);
+    expect(schedules).toEqual([false, true, true]); // one at a time (prefetch 1): always soon
+  });
+
   it('acks nothing before its own ack, whatever the order of completions, and settles everything once', () => {
     fc.assert(
       fc.property(
