@@ -41,6 +41,7 @@ export async function connectBroker(options: BrokerOptions): Promise<Broker> {
       waitForConnect: false,
       setup: async (model: amqp.ChannelModel) => {
         try {
+          // The connection's socket, which amqplib keeps as `stream` (outside its types).
           const socket = (model as { connection?: { stream?: Writable } }).connection?.stream;
           if (typeof socket?.cork === 'function') coalesceWrites(socket);
           await options.setup(session(model, log, options.metrics));
