@@ -255,6 +255,7 @@ describe('a bundles archive (build --pack) as WORKER_BUNDLES', () => {
 describe('a bundle changed on disk without a new version (its manifest unchanged)', () => {
   it('is said at error level; the type is no longer consumed, heartbeated or ready, its requests wait in the queue; a new version serves again', async () => {
     const type = uniqueType('changed');
+    broker.forget(type);
     const bundles = await buildVersions({ [type]: 1 });
     const heartbeats = await broker.observe(HEARTBEAT_EXCHANGE);
     const host = await startTestHost(bundles, { WORKER_PREFETCH: '4', WORKER_HEARTBEAT_SECONDS: '0.2' });
